@@ -1,0 +1,39 @@
+"""Layers the book needs that Keras does not have."""
+
+import keras
+from keras import ops
+
+__all__ = ["PluralityVote"]
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class PluralityVote(keras.layers.Layer):
+    """The book's ensemble vote, as a probability distribution over the digits.
+
+    Takes a list of k member outputs of shape ``(batch, classes)``. Each member
+    votes for its argmax; the returned distribution is
+
+        (votes + ½·mean_probability) / (k + ½)
+
+    which sums to 1 and whose argmax is the plurality winner. A tie between
+    digits with equal votes goes to the digit with the larger mean member
+    probability (½·mean_probability < 1 can never overturn a whole vote); an
+    exact tie of that too goes to the lower digit, as ``argmax`` does.
+
+    Example:
+
+    >>> votes = PluralityVote()([p1, p2, p3])  # doctest: +SKIP
+    >>> digit = ops.argmax(votes, axis=-1)  # doctest: +SKIP
+    """
+
+    def call(self, member_outputs):
+        # The vote is not trainable: members learn on their own costs.
+        stacked = ops.stop_gradient(ops.stack(member_outputs, axis=0))
+        num_classes = stacked.shape[-1]
+        votes = ops.sum(ops.one_hot(ops.argmax(stacked, axis=-1), num_classes, dtype=stacked.dtype), axis=0)
+        mean_probability = ops.mean(stacked, axis=0)
+        members = float(len(member_outputs))
+        return (votes + 0.5 * mean_probability) / (members + 0.5)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]

@@ -1,0 +1,136 @@
+"""The book's three cost functions as Keras losses.
+
+Every cost sums the per-neuron cost over the 10 output neurons and Keras
+averages over the mini-batch, exactly as the book does. Keras's own
+``MeanSquaredError`` and ``BinaryCrossentropy`` *average* over the outputs
+instead, which silently divides the gradient (and so the book's learning
+rate) by 5 and by 10 respectively.
+
+All three accept integer class labels (shape ``(batch,)`` or ``(batch, 1)``)
+or one-hot vectors (shape ``(batch, classes)``); integer labels are turned
+into the book's one-hot target vectors inside the loss.
+
+Example:
+
+>>> import numpy as np
+>>> cost = QuadraticCost()
+>>> a = np.array([[0.5, 0.5]], "float32")
+>>> float(cost(np.array([0]), a))  # 0.5 * ((1 - .5)**2 + (0 - .5)**2)
+0.25
+"""
+
+import keras
+from keras import ops
+
+__all__ = ["QuadraticCost", "CrossEntropyCost", "LogLikelihood", "get", "COSTS"]
+
+
+def _one_hot_targets(y_true, y_pred):
+    """Integer labels -> one-hot vectors; one-hot targets pass through."""
+    num_classes = y_pred.shape[-1]
+    y_true = ops.convert_to_tensor(y_true)
+    if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == num_classes:
+        return ops.cast(y_true, y_pred.dtype)
+    labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+    return ops.one_hot(labels, num_classes, dtype=y_pred.dtype)
+
+
+class _BookCost(keras.losses.Loss):
+    """Shared plumbing: per-example cost, averaged over the mini-batch."""
+
+    default_name = None
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        super().__init__(name=name or self.default_name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.convert_to_tensor(y_pred)
+        return self.per_example(_one_hot_targets(y_true, y_pred), y_pred)
+
+    def per_example(self, y, a):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class QuadraticCost(_BookCost):
+    """The book's quadratic cost, C_x = ½‖y − a‖² summed over the outputs.
+
+    Used with sigmoid outputs in chapter 1 (``network.py``). Its output error is
+    δᴸ = (a − y) ⊙ σ′(zᴸ), which Keras obtains by differentiating through the
+    sigmoid.
+
+    Example:
+
+    >>> model = nnzoo.build("shallow_sigmoid", compile=False)  # doctest: +SKIP
+    >>> model.compile(optimizer=keras.optimizers.SGD(3.0), loss=QuadraticCost())  # doctest: +SKIP
+    """
+
+    default_name = "quadratic_cost"
+
+    def per_example(self, y, a):
+        return 0.5 * ops.sum(ops.square(y - a), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class CrossEntropyCost(_BookCost):
+    """The book's cross-entropy for sigmoid outputs, summed over the outputs.
+
+    C_x = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]. Its output error is δᴸ = a − y.
+
+    The activations are clipped to [ε, 1 − ε] (ε = 1e-7) before the logarithm,
+    so a saturated neuron gives a large finite cost where the book's
+    ``np.nan_to_num`` would; the gradient inside that range is unchanged.
+    (Keras's ``CategoricalCrossentropy`` drops the (1 − y) ln(1 − a) term and
+    ``BinaryCrossentropy`` divides by the number of outputs: neither is this.)
+    """
+
+    default_name = "cross_entropy_cost"
+
+    def per_example(self, y, a):
+        eps = keras.config.epsilon()
+        a = ops.clip(a, eps, 1.0 - eps)
+        return -ops.sum(y * ops.log(a) + (1.0 - y) * ops.log(1.0 - a), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class LogLikelihood(_BookCost):
+    """The log-likelihood cost of a softmax output layer, C_x = −ln a_y.
+
+    Chapter 6's ``network3.py`` cost. Its output error is δᴸ = a − y. The
+    activation is clipped at ε = 1e-7 before the logarithm, like Keras's
+    categorical cross-entropy (which is the same cost).
+    """
+
+    default_name = "log_likelihood"
+
+    def per_example(self, y, a):
+        eps = keras.config.epsilon()
+        return -ops.sum(y * ops.log(ops.clip(a, eps, 1.0)), axis=-1)
+
+
+COSTS = {
+    "quadratic": QuadraticCost,
+    "cross_entropy": CrossEntropyCost,
+    "log_likelihood": LogLikelihood,
+}
+
+#: The output-layer activation each cost is defined for in the book.
+OUTPUT_ACTIVATION = {
+    "quadratic": "sigmoid",
+    "cross_entropy": "sigmoid",
+    "log_likelihood": "softmax",
+}
+
+
+def get(name):
+    """Return a new cost instance by its book name (see ``COSTS``)."""
+    try:
+        return COSTS[name]()
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown cost. Received: cost={name!r}. "
+            f"Expected one of {sorted(COSTS)}."
+        ) from None

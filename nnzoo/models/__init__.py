@@ -1,0 +1,3 @@
+"""Model families. Importing this package registers every book network."""
+
+from nnzoo.models import conv, dense, ensemble  # noqa: F401  (registration side effects)

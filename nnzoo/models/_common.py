@@ -1,0 +1,112 @@
+"""Pieces every model family shares: the input, the fully-connected head, compiling."""
+
+import keras
+import numpy as np
+
+from nnzoo import initializers, losses, regularizers
+
+IMAGE_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+
+# How the book picked the number it reports, by chapter.
+CH1_PROTOCOL = "peak test accuracy over the epochs, best of 3 runs"
+CH3_PROTOCOL = "peak accuracy over the epochs of one run"
+CH5_PROTOCOL = "peak validation accuracy over the epochs of one run"
+CH6_PROTOCOL = "test accuracy at the epoch of best validation accuracy, best of 3 runs"
+
+
+class SeedStream:
+    """Distinct, reproducible integer seeds for the layers of one model.
+
+    ``SeedStream(None)`` yields ``None`` forever (Keras's unseeded behaviour).
+    """
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._count = 0
+
+    def __call__(self):
+        if self._seed is None:
+            return None
+        self._count += 1
+        return int(np.random.SeedSequence([self._seed, self._count]).generate_state(1)[0] >> 1)
+
+
+def image_input():
+    return keras.Input(shape=IMAGE_SHAPE, name="image")
+
+
+def penalty(config, book_code):
+    """A fresh book penalty for one weight matrix (None when λ = 0)."""
+    return regularizers.get(
+        config["regularization"],
+        lmbda=config["lmbda"],
+        n=config["n_train"],
+        batch_size=config["batch_size"],
+        style="network3" if book_code == "network3.py" else "network2",
+    )
+
+
+def dense(x, units, activation, config, book_code, seeds, name, output_layer=False):
+    kernel_init, bias_init = initializers.initializers_for(
+        config["init"], output_layer=output_layer, seed=seeds()
+    )
+    return keras.layers.Dense(
+        units,
+        activation=activation,
+        kernel_initializer=kernel_init,
+        bias_initializer=bias_init,
+        kernel_regularizer=penalty(config, book_code),
+        name=name,
+    )(x)
+
+
+def dropout(x, config, seeds, name):
+    """network3's dropout: a mask on the *input* of a fully-connected layer.
+
+    Keras's inverted dropout (scale kept units by 1/(1-p) while training,
+    identity at inference) is used; network3 instead leaves training
+    activations unscaled and multiplies by (1-p) at inference. The two agree
+    in expectation; the learned weights differ by the factor (1-p).
+    """
+    if not config["p_dropout"]:
+        return x
+    return keras.layers.Dropout(config["p_dropout"], seed=seeds(), name=name)(x)
+
+
+def fully_connected_head(x, config, book_code, seeds):
+    """Hidden layers ``config["hidden"]`` then the 10-neuron output layer.
+
+    The output activation follows the cost: sigmoid for the quadratic and
+    cross-entropy costs, softmax for the log-likelihood.
+    """
+    for index, width in enumerate(config["hidden"], start=1):
+        x = dropout(x, config, seeds, name=f"dropout_{index}")
+        x = dense(x, width, config["activation"], config, book_code, seeds, name=f"hidden_{index}")
+    x = dropout(x, config, seeds, name="dropout_output")
+    return dense(
+        x,
+        NUM_CLASSES,
+        losses.OUTPUT_ACTIVATION[config["cost"]],
+        config,
+        book_code,
+        seeds,
+        name="output",
+        output_layer=True,
+    )
+
+
+def accuracy_metric():
+    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+
+def finish(model_card, config, inputs, outputs):
+    """Wrap the graph in a Functional model and compile it the book's way."""
+    model = keras.Model(inputs, outputs, name=model_card.name)
+    if config["compile"]:
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=config["eta"]),
+            loss=losses.get(config["cost"]),
+            metrics=[accuracy_metric()],
+        )
+    return model

@@ -1,0 +1,144 @@
+"""Fully-connected networks: chapters 1, 3 and 5, and chapter 6's baseline.
+
+Every one takes the 28×28×1 ``image`` input, flattens it to the book's
+784-vector, then runs ``hidden`` fully-connected layers and a 10-neuron output.
+"""
+
+import keras
+
+from nnzoo.models import _common
+from nnzoo.registry import BookResult, ModelCard, register
+
+from nnzoo.models._common import CH1_PROTOCOL, CH3_PROTOCOL, CH5_PROTOCOL, CH6_PROTOCOL
+
+
+def build_dense(model_card, config):
+    """Flatten → ``hidden`` × Dense(activation) → Dense(10, sigmoid|softmax)."""
+    seeds = _common.SeedStream(config["seed"])
+    inputs = _common.image_input()
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    outputs = _common.fully_connected_head(x, config, model_card.book_code, seeds)
+    return _common.finish(model_card, config, inputs, outputs)
+
+
+def _network_py(hidden, book_result, experiment_call):
+    return dict(
+        chapter=1,
+        book_code="network.py",
+        book_call=experiment_call,
+        architecture={"hidden": hidden, "activation": "sigmoid", "p_dropout": 0.0},
+        recipe=dict(cost="quadratic", init="large", eta=3.0, lmbda=0.0, regularization="l2",
+                    batch_size=10, n_train=50_000, epochs=30, data="mnist"),
+        book_result=book_result,
+        builder=build_dense,
+    )
+
+
+register(ModelCard(
+    name="shallow_sigmoid",
+    summary="Chapter 1's [784, 30, 10] sigmoid network with the quadratic cost.",
+    params=23_860,
+    **_network_py(
+        (30,),
+        BookResult(95.42, "test", CH1_PROTOCOL, "C1-01", "F004:349-362"),
+        "net = network.Network([784, 30, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
+    ),
+))
+
+register(ModelCard(
+    name="shallow_sigmoid_100",
+    summary="Chapter 1's [784, 100, 10] sigmoid network with the quadratic cost.",
+    params=79_510,
+    **_network_py(
+        (100,),
+        BookResult(96.59, "test", CH1_PROTOCOL, "C1-02", "F004:363-366"),
+        "net = network.Network([784, 100, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
+    ),
+))
+
+
+def _network2_py(hidden, recipe, book_result, experiment_call, chapter=3):
+    return dict(
+        chapter=chapter,
+        book_code="network2.py",
+        book_call=experiment_call,
+        architecture={"hidden": hidden, "activation": "sigmoid", "p_dropout": 0.0},
+        recipe=dict(dict(cost="cross_entropy", init="default", regularization="l2",
+                         batch_size=10, n_train=50_000, data="mnist"), **recipe),
+        book_result=book_result,
+        builder=build_dense,
+    )
+
+
+register(ModelCard(
+    name="network2",
+    summary="Chapter 3's network2.py [784, 30, 10] net: cross-entropy and L2 weight decay.",
+    params=23_860,
+    **_network2_py(
+        (30,),
+        dict(init="large", eta=0.5, lmbda=5.0, epochs=30),
+        BookResult(96.49, "test", CH3_PROTOCOL, "C3-10", "F000:1718-1735"),
+        "net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost); "
+        "net.large_weight_initializer(); net.SGD(training_data, 30, 10, 0.5, lmbda=5.0, "
+        "evaluation_data=test_data, monitor_evaluation_accuracy=True)",
+    ),
+))
+
+register(ModelCard(
+    name="network2_100",
+    summary="Chapter 3's [784, 100, 10] cross-entropy + L2 net: the book's 98% run.",
+    params=79_510,
+    **_network2_py(
+        (100,),
+        dict(init="large", eta=0.1, lmbda=5.0, epochs=60),
+        BookResult(98.04, "validation", CH3_PROTOCOL, "C3-12", "F000:1749"),
+        "net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost); "
+        "net.large_weight_initializer(); net.SGD(training_data, 60, 10, 0.1, lmbda=5.0, "
+        "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
+    ),
+))
+
+register(ModelCard(
+    name="no_hidden_sigmoid",
+    summary="Chapter 3's stripped-down [784, 10] net for hyper-parameter search on 1,000 images.",
+    params=7_850,
+    **_network2_py(
+        (),
+        dict(eta=1.0, lmbda=20.0, n_train=1_000, epochs=30, data="mnist[:1000]"),
+        None,  # the book prints per-epoch counts on 100 validation images, no single result
+        "net = network2.Network([784, 10]); net.SGD(training_data[:1000], 30, 10, 1.0, lmbda=20.0, "
+        "evaluation_data=validation_data[:100], monitor_evaluation_accuracy=True)",
+    ),
+))
+
+for _depth, _accuracy, _params in ((1, 96.48, 23_860), (2, 96.90, 24_790), (3, 96.57, 25_720),
+                                   (4, 96.53, 26_650)):
+    _sizes = ", ".join(["784"] + ["30"] * _depth + ["10"])
+    register(ModelCard(
+        name=f"deep_sigmoid_{_depth}",
+        summary=f"Chapter 5's sigmoid net with {_depth} hidden layer(s) of 30 neurons: [{_sizes}].",
+        params=_params,
+        **_network2_py(
+            (30,) * _depth,
+            dict(eta=0.1, lmbda=5.0, epochs=30),
+            BookResult(_accuracy, "validation", CH5_PROTOCOL, f"C5-0{_depth}", "F000:3639-3686"),
+            f"net = network2.Network([{_sizes}]); net.SGD(training_data, 30, 10, 0.1, lmbda=5.0, "
+            "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
+            chapter=5,
+        ),
+    ))
+
+register(ModelCard(
+    name="shallow_softmax",
+    summary="Chapter 6's fully-connected baseline: 100 sigmoid neurons and a softmax output.",
+    chapter=6,
+    book_code="network3.py",
+    book_call="net = Network([FullyConnectedLayer(n_in=784, n_out=100), SoftmaxLayer(n_in=100, n_out=10)], 10); "
+    "net.SGD(training_data, 60, 10, 0.1, validation_data, test_data)",
+    architecture={"hidden": (100,), "activation": "sigmoid", "p_dropout": 0.0},
+    recipe=dict(cost="log_likelihood", init="network3", eta=0.1, lmbda=0.0, regularization="l2",
+                batch_size=10, n_train=50_000, epochs=60, data="mnist"),
+    params=79_510,
+    book_result=BookResult(97.80, "test", CH6_PROTOCOL, "C6-01", "F000:4147-4181"),
+    builder=build_dense,
+))

@@ -1,0 +1,159 @@
+"""Validation of ``nnzoo.build`` overrides, before anything is built.
+
+Each check says what it received, what it expected and how to fix it.
+"""
+
+import math
+
+from nnzoo import initializers, losses, regularizers
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+
+# Recipe entries that shape the compiled model; the rest (epochs, data, ...)
+# belong to training.
+BUILD_RECIPE_KEYS = ("cost", "init", "eta", "lmbda", "regularization", "n_train", "batch_size")
+TRAINING_ONLY_KEYS = ("epochs", "data", "runs", "protocol", "shuffle")
+EXTRA_KEYS = ("seed", "compile")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_hidden(value, name):
+    if _is_int(value):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not all(_is_int(v) and v > 0 for v in value):
+        raise ValueError(
+            f"hidden must be a tuple of positive layer widths, e.g. hidden=(100,). "
+            f"Received: hidden={value!r} for {name!r}."
+        )
+    return tuple(value)
+
+
+def _check_conv(value, name):
+    valid = isinstance(value, (tuple, list)) and all(
+        isinstance(layer, (tuple, list)) and len(layer) == 2 and all(_is_int(v) and v > 0 for v in layer)
+        for layer in value
+    )
+    if not valid:
+        raise ValueError(
+            f"conv must be a tuple of (filters, kernel_size) pairs, e.g. conv=((20, 5), (40, 5)). "
+            f"Received: conv={value!r} for {name!r}."
+        )
+    return tuple(tuple(layer) for layer in value)
+
+
+def _check_eta(value, name):
+    if not _is_number(value) or value <= 0:
+        raise ValueError(
+            f"eta (the SGD learning rate) must be a finite number > 0. Received: eta={value!r} "
+            f"for {name!r}. The book uses values from 0.001 to 100; e.g. eta=0.1."
+        )
+    return float(value)
+
+
+def _check_p_dropout(value, name):
+    if not _is_number(value) or not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"p_dropout (the fraction of inputs dropped) must be in [0, 1). "
+            f"Received: p_dropout={value!r} for {name!r}. The book uses 0.5."
+        )
+    return float(value)
+
+
+def _check_choice(key, choices):
+    def check(value, name):
+        if value not in choices:
+            raise ValueError(
+                f"Unknown {key}. Received: {key}={value!r} for {name!r}. "
+                f"Expected one of {list(choices)}."
+            )
+        return value
+
+    return check
+
+
+def _check_lmbda(value, name):
+    if not _is_number(value) or value < 0:
+        raise ValueError(
+            f"lmbda (the book's regularization parameter λ) must be a finite number >= 0. "
+            f"Received: lmbda={value!r} for {name!r}. Use lmbda=0 for no regularization."
+        )
+    return float(value)
+
+
+def _check_positive_int(key):
+    def check(value, name):
+        if not _is_int(value) or value <= 0:
+            raise ValueError(f"{key} must be a positive integer. Received: {key}={value!r} for {name!r}.")
+        return value
+
+    return check
+
+
+def _check_seed(value, name):
+    if value is not None and (not _is_int(value) or value < 0):
+        raise ValueError(f"seed must be None or an integer >= 0. Received: seed={value!r} for {name!r}.")
+    return value
+
+
+def _check_bool(key):
+    def check(value, name):
+        if not isinstance(value, bool):
+            raise ValueError(f"{key} must be True or False. Received: {key}={value!r} for {name!r}.")
+        return value
+
+    return check
+
+
+CHECKS = {
+    "hidden": _check_hidden,
+    "conv": _check_conv,
+    "activation": _check_choice("activation", ACTIVATIONS),
+    "p_dropout": _check_p_dropout,
+    "cost": _check_choice("cost", tuple(losses.COSTS)),
+    "init": _check_choice("init", initializers.INITS),
+    "eta": _check_eta,
+    "lmbda": _check_lmbda,
+    "regularization": _check_choice("regularization", regularizers.REGULARIZATIONS),
+    "n_train": _check_positive_int("n_train"),
+    "batch_size": _check_positive_int("batch_size"),
+    "n_members": _check_positive_int("n_members"),
+    "seed": _check_seed,
+    "compile": _check_bool("compile"),
+}
+
+
+def resolve(model_card, overrides):
+    """Merge a card's defaults with validated overrides into one flat dict."""
+    allowed = (*model_card.architecture, *BUILD_RECIPE_KEYS, *EXTRA_KEYS)
+    for key in overrides:
+        if key in TRAINING_ONLY_KEYS:
+            raise ValueError(
+                f"{key!r} is a training option, not a model option. Received: {key}="
+                f"{overrides[key]!r}. Pass it to nnzoo.train({model_card.name!r}, {key}=...) instead."
+            )
+        if key not in allowed:
+            raise ValueError(
+                f"Unknown override for {model_card.name!r}. Received: {key}={overrides[key]!r}. "
+                f"Expected one of {sorted(allowed)}."
+            )
+    if "member" in overrides:
+        raise ValueError(
+            f"The member network of {model_card.name!r} is fixed. Received: member="
+            f"{overrides['member']!r}. Build another ensemble card, or pass member overrides "
+            f"such as p_dropout= or eta= directly."
+        )
+    config = {key: model_card.recipe[key] for key in BUILD_RECIPE_KEYS}
+    config.update(model_card.architecture)
+    config.update(seed=None, compile=True)
+    config.update(overrides)
+    for key, value in config.items():
+        if key in CHECKS:
+            config[key] = CHECKS[key](value, model_card.name)
+    return config

@@ -1,0 +1,188 @@
+"""The model registry: one frozen card per book network, and ``build``.
+
+A card is data: the architecture arguments its builder takes, the book's
+recipe (cost, initialisation, η, λ, epochs, data), the book's original call,
+the exact parameter count and the result the book reports. ``build`` turns a
+card plus validated overrides into a compiled ``keras.Model``.
+
+Example:
+
+>>> import nnzoo
+>>> nnzoo.list_models("conv2_relu*")
+['conv2_relu', 'conv2_relu_2fc', 'conv2_relu_2fc1000', 'conv2_relu_2fc300', 'conv2_relu_fc1000', 'conv2_relu_fc300']
+>>> nnzoo.card("conv2_dropout").params
+1672570
+>>> model = nnzoo.build("shallow_sigmoid", hidden=(100,), seed=0)
+"""
+
+import dataclasses
+import difflib
+import fnmatch
+import types
+from typing import Callable, Mapping, Optional
+
+__all__ = ["BookResult", "ModelCard", "register", "list_models", "card", "build"]
+
+
+def _frozen(mapping):
+    return types.MappingProxyType(dict(mapping))
+
+
+@dataclasses.dataclass(frozen=True)
+class BookResult:
+    """A number the book reports for a network, and how it was measured.
+
+    Attributes:
+        accuracy: the reported classification accuracy, in percent.
+        split: ``"test"`` or ``"validation"``: the data it was measured on.
+        protocol: how the number was picked, e.g. ``"peak test epoch, best
+            of 3 runs"`` or ``"test at best validation epoch, best of 3 runs"``.
+        experiment: the experiment id in ``BOOK_CATALOG.md`` (e.g. ``"C6-11"``).
+        source: where in the book text the number is stated.
+    """
+
+    accuracy: float
+    split: str
+    protocol: str
+    experiment: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCard:
+    """Frozen metadata of one registered network.
+
+    Attributes:
+        name: the registry name.
+        chapter: the book chapter it comes from.
+        summary: one line on what the network is.
+        book_code: the book's program that trains it (``network.py``,
+            ``network2.py`` or ``network3.py``); it decides the L2 scaling.
+        book_call: the book's original code that builds and trains it.
+        architecture: the keyword arguments of the builder (``hidden``,
+            ``activation``, ``conv``, ``p_dropout``, ...).
+        recipe: the book's training set-up: ``cost``, ``init``, ``eta``,
+            ``lmbda``, ``regularization``, ``batch_size``, ``n_train``,
+            ``epochs``, ``data``.
+        params: the exact number of trainable parameters.
+        book_result: what the book reports for the canonical recipe, or
+            ``None`` when the book gives no number.
+    """
+
+    name: str
+    chapter: int
+    summary: str
+    book_code: str
+    book_call: str
+    architecture: Mapping
+    recipe: Mapping
+    params: int
+    book_result: Optional[BookResult] = None
+    builder: Callable = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "architecture", _frozen(self.architecture))
+        object.__setattr__(self, "recipe", _frozen(self.recipe))
+
+    def to_dict(self):
+        """A JSON-friendly dict of the card (without the builder)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "builder"}
+        out["architecture"] = dict(self.architecture)
+        out["recipe"] = dict(self.recipe)
+        out["book_result"] = dataclasses.asdict(self.book_result) if self.book_result else None
+        return out
+
+
+_REGISTRY = {}
+
+
+def register(model_card):
+    """Add a card to the registry. Names are unique."""
+    if model_card.name in _REGISTRY:
+        raise ValueError(f"A model named {model_card.name!r} is already registered.")
+    if model_card.builder is None:
+        raise ValueError(f"The card {model_card.name!r} has no builder.")
+    _REGISTRY[model_card.name] = model_card
+    return model_card
+
+
+def list_models(include="*", exclude=None):
+    """Sorted names of the registered networks, filtered with fnmatch patterns.
+
+    Args:
+        include: a pattern or a list of patterns a name must match (any).
+        exclude: a pattern or a list of patterns a name must not match.
+
+    Example:
+
+    >>> list_models("deep_sigmoid_*")
+    ['deep_sigmoid_1', 'deep_sigmoid_2', 'deep_sigmoid_3', 'deep_sigmoid_4']
+    """
+    includes = [include] if isinstance(include, str) else list(include)
+    excludes = [] if exclude is None else [exclude] if isinstance(exclude, str) else list(exclude)
+    return sorted(
+        name
+        for name in _REGISTRY
+        if any(fnmatch.fnmatchcase(name, p) for p in includes)
+        and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
+    )
+
+
+def card(name):
+    """The frozen ``ModelCard`` of a registered network.
+
+    Raises:
+        ValueError: for an unknown name, listing the closest registered names.
+    """
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        pass
+    close = difflib.get_close_matches(str(name), list(_REGISTRY), n=5, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(
+        f"Unknown model name. Received: name={name!r}.{hint} "
+        f"See nnzoo.list_models() for all {len(_REGISTRY)} names."
+    )
+
+
+def build(name, **overrides):
+    """Build a registered network as a ``keras.Model``, compiled the book's way.
+
+    Every model takes a 28×28×1 float input named ``image`` with pixel values
+    in [0, 1] and trains on integer labels 0-9.
+
+    Args:
+        name: a registry name (see ``list_models()``).
+        **overrides: change the card's defaults. Architecture: ``hidden``
+            (fully-connected widths), ``activation`` (``"sigmoid"``,
+            ``"tanh"``, ``"relu"``), ``p_dropout`` (network3-style dropout on
+            the input of every fully-connected layer). Training:
+            ``cost`` (``"quadratic"``, ``"cross_entropy"``,
+            ``"log_likelihood"``), ``init`` (``"large"``, ``"default"``,
+            ``"network3"``), ``lmbda`` (the book's λ) with ``regularization``
+            (``"l2"``, ``"l1"``), ``n_train`` (the training-set size n of
+            the book's λ/n scaling), ``batch_size`` (network3's L2 scaling),
+            ``eta`` (the SGD learning rate). Also ``seed`` (int or ``None``)
+            and ``compile`` (default ``True``).
+
+    Returns:
+        A Functional ``keras.Model``. When compiled: plain SGD with the
+        card's η, the card's cost as the loss, the card's penalty on every
+        weight matrix, and an ``accuracy`` metric.
+
+    Raises:
+        ValueError: unknown name or override, or an invalid value; raised
+            before anything is built.
+
+    Example:
+
+    >>> model = build("conv2_dropout", seed=1)
+    >>> model = build("shallow_sigmoid", hidden=(100,), cost="cross_entropy",
+    ...               init="large", lmbda=5.0, eta=0.1)
+    """
+    from nnzoo import options  # noqa: PLC0415  (kept out of import-time cycles)
+
+    model_card = card(name)
+    config = options.resolve(model_card, overrides)
+    return model_card.builder(model_card, config)
