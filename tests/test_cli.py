@@ -1,0 +1,29 @@
+"""The ``nnzoo`` console script."""
+
+import json
+
+import nnzoo
+from nnzoo import cli
+
+
+def test_list_prints_every_model(capsys):
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == nnzoo.list_models()
+    assert "1,672,570" in next(line for line in lines if line.startswith("conv2_dropout "))
+
+
+def test_list_filters(capsys):
+    cli.main(["list", "deep_*"])
+    assert len(capsys.readouterr().out.splitlines()) == 4
+
+
+def test_info_prints_the_card_as_json(capsys):
+    assert cli.main(["info", "conv2_dropout"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["params"] == 1_672_570 and card["book_result"]["accuracy"] == 99.60
+
+
+def test_info_unknown_name_suggests(capsys):
+    assert cli.main(["info", "conv2_dropot"]) == 2
+    assert "Did you mean: conv2_dropout" in capsys.readouterr().err
