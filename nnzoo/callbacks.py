@@ -199,7 +199,7 @@ class BestValidationTest(keras.callbacks.Callback):
 
     Example:
 
-    >>> best = BestValidationTest((x_test, y_test))
+    >>> best = BestValidationTest((x_test, y_test))  # doctest: +SKIP
     >>> model.fit(ds, validation_data=val, epochs=60, callbacks=[best])  # doctest: +SKIP
     >>> best.test_accuracy  # doctest: +SKIP
     """
@@ -318,7 +318,7 @@ class BookMonitor(keras.callbacks.Callback):
     Example:
 
     >>> monitor = BookMonitor("cross_entropy", evaluation_data=(xv, yv), lmbda=5.0,
-    ...                       monitor_evaluation_accuracy=True)
+    ...                       monitor_evaluation_accuracy=True)  # doctest: +SKIP
     >>> model.fit(x, y, batch_size=10, epochs=30, callbacks=[monitor])  # doctest: +SKIP
     >>> evaluation_cost, evaluation_accuracy, _, _ = monitor.results()  # doctest: +SKIP
     """
@@ -421,7 +421,7 @@ class LayerLearningSpeed(keras.callbacks.Callback):
 
     Example:
 
-    >>> speed = LayerLearningSpeed((x_train[:1000], y_train[:1000]))
+    >>> speed = LayerLearningSpeed((x_train[:1000], y_train[:1000]))  # doctest: +SKIP
     >>> model.fit(x_train[:1000], y_train[:1000], batch_size=1000, epochs=500,
     ...           callbacks=[speed])  # doctest: +SKIP
     >>> speed.speeds[0]  # doctest: +SKIP

@@ -29,6 +29,38 @@ def _info(args):
     return 0
 
 
+def _parse_value(text):
+    """``--set`` values: JSON where it parses (numbers, lists, true), else the string."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _train(args):
+    from nnzoo import data, training
+
+    overrides = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"nnzoo: --set expects key=value, e.g. --set eta=0.1. Received: {item!r}", file=sys.stderr)
+            return 2
+        overrides[key] = _parse_value(value)
+    try:
+        result = training.train(
+            args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
+            verbose=0 if args.quiet else 2 if args.verbose else 1, **overrides,
+        )
+    except (ValueError, training.TrainingError, data.DataError) as err:
+        print(f"nnzoo: {err}", file=sys.stderr)
+        return 2
+    if args.quiet:
+        print(f"{result.name}: {100 * result.reported:.2f}% ({result.protocol}); run dir {result.run_dir}")
+    return 0
+
+
 def make_parser():
     parser = argparse.ArgumentParser(
         prog="nnzoo", description="The networks of Nielsen's Neural Networks and Deep Learning, in Keras 3."
@@ -40,6 +72,21 @@ def make_parser():
     info_parser = verbs.add_parser("info", help="show a network's model card as JSON")
     info_parser.add_argument("name")
     info_parser.set_defaults(run=_info)
+    train_parser = verbs.add_parser(
+        "train", help="train a network with its book recipe (re-run the same command to resume)"
+    )
+    train_parser.add_argument("name")
+    train_parser.add_argument("--epochs", type=int, help="default: the card's")
+    train_parser.add_argument("--runs", type=int, default=1, help="independent runs; the best is reported")
+    train_parser.add_argument("--data", help="mnist | expanded | mnist[:N] (default: the card's)")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--out", help="run directory (default: runs/NAME-seedSEED)")
+    train_parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                              help="model override, e.g. --set eta=0.1 --set hidden=[100]")
+    loudness = train_parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="only the final line")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also Keras's progress bar")
+    train_parser.set_defaults(run=_train)
     return parser
 
 

@@ -100,6 +100,11 @@ def accuracy_metric():
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
 
+# At the book's mini-batch of 10, per-step overhead dominates; running 100 SGD
+# steps per call into the compiled graph is ~5x faster on CPU (same updates).
+STEPS_PER_EXECUTION = 100
+
+
 def finish(model_card, config, inputs, outputs):
     """Wrap the graph in a Functional model and compile it the book's way."""
     model = keras.Model(inputs, outputs, name=model_card.name)
@@ -108,5 +113,6 @@ def finish(model_card, config, inputs, outputs):
             optimizer=keras.optimizers.SGD(learning_rate=config["eta"]),
             loss=losses.get(config["cost"]),
             metrics=[accuracy_metric()],
+            steps_per_execution=STEPS_PER_EXECUTION,
         )
     return model

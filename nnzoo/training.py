@@ -1,0 +1,396 @@
+"""``nnzoo.train``: run a network's recipe the book's way, resumable, with a run directory.
+
+The protocol follows the book program the card names:
+
+* ``network.py`` / ``network2.py`` (chapters 1-5): the training set is
+  reshuffled every epoch; the reported number is the peak accuracy over the
+  epochs on the split the book reports (test or validation).
+* ``network3.py`` (chapter 6): a fixed training order; the reported number is
+  the test accuracy at the epoch of best validation accuracy, ties going to
+  the later epoch.
+
+With ``runs=k`` the run with the best selection number is reported (the book's
+"best of three"). Ensembles train their members independently, then vote.
+
+A run directory holds ``recipe.json`` (the resolved recipe), ``history.json``
+(one entry per completed epoch), ``log.txt``, ``checkpoint-EPOCH.keras`` (the
+last completed epoch, optimizer included), and at the end ``model.keras`` and
+``result.json``. Re-running the same command resumes after the last completed
+epoch; the order of every epoch depends only on (seed, epoch), so a resumed run
+sees the same data order as an uninterrupted one.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from nnzoo import data, options, registry
+from nnzoo.models.ensemble import member_seed
+
+__all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
+
+DEFAULT_RUNS_DIR = "runs"
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on: a NaN cost, or a run directory of another recipe."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    """One training run.
+
+    Attributes:
+        seed: the run's seed.
+        history: one dict per epoch: ``epoch``, ``loss``, ``accuracy``
+            (Keras's running training values), ``validation_accuracy``,
+            ``test_accuracy``, ``eta``, ``seconds``.
+        best_epoch: the epoch the protocol picks (0-based).
+        validation_accuracy, test_accuracy: the values at ``best_epoch``.
+        reported: the number the book's protocol reports for this run.
+        wall_time: seconds spent training (all sessions of a resumed run).
+        run_dir: where the run lives.
+    """
+
+    seed: int
+    history: list
+    best_epoch: int
+    validation_accuracy: float
+    test_accuracy: float
+    reported: float
+    wall_time: float
+    run_dir: str
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What ``nnzoo.train`` returns: the reported run and all runs.
+
+    ``history``, ``best_epoch``, ``validation_accuracy``, ``test_accuracy``
+    and ``reported`` are those of the run the protocol picks; for an ensemble
+    ``test_accuracy`` and ``reported`` are the vote's.
+    """
+
+    name: str
+    recipe: dict
+    protocol: str
+    runs: list
+    best_run: int
+    reported: float
+    test_accuracy: float
+    wall_time: float
+    run_dir: str
+
+    @property
+    def history(self):
+        return self.runs[self.best_run].history
+
+    @property
+    def best_epoch(self):
+        return self.runs[self.best_run].best_epoch
+
+    @property
+    def validation_accuracy(self):
+        return self.runs[self.best_run].validation_accuracy
+
+
+def best_validation_test(history):
+    """network3's rule: (epoch, validation, test) at the best validation epoch.
+
+    An epoch counts as best when its validation accuracy is at least the best
+    so far, so ties go to the later epoch.
+
+    >>> best_validation_test([{"validation_accuracy": .9, "test_accuracy": .8},
+    ...                       {"validation_accuracy": .9, "test_accuracy": .7}])
+    (1, 0.9, 0.7)
+    """
+    best = None
+    for epoch, entry in enumerate(history):
+        if best is None or entry["validation_accuracy"] >= history[best]["validation_accuracy"]:
+            best = epoch
+    return best, history[best]["validation_accuracy"], history[best]["test_accuracy"]
+
+
+def peak(history, key):
+    """(epoch, value) of the highest ``key`` over the epochs; ties go to the earlier epoch."""
+    values = [entry[key] for entry in history]
+    epoch = int(np.argmax(values))
+    return epoch, values[epoch]
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    shuffle: bool
+    rule: str  # "best_validation_test" or "peak_test" / "peak_validation"
+
+    @classmethod
+    def for_card(cls, model_card):
+        if model_card.book_code == "network3.py":
+            return cls(shuffle=False, rule="best_validation_test")
+        split = model_card.book_result.split if model_card.book_result else "test"
+        return cls(shuffle=True, rule=f"peak_{split}")
+
+    def describe(self):
+        order = "reshuffled every epoch" if self.shuffle else "fixed training order"
+        if self.rule == "best_validation_test":
+            return f"test accuracy at the best validation epoch (ties to the later); {order}"
+        return f"peak {self.rule.split('_')[1]} accuracy over the epochs; {order}"
+
+    def select(self, history):
+        """(best_epoch, validation, test, reported) of one run's history."""
+        if self.rule == "best_validation_test":
+            epoch, validation, test = best_validation_test(history)
+            return epoch, validation, test, test
+        epoch, value = peak(history, self.rule.replace("peak_", "") + "_accuracy")
+        return epoch, history[epoch]["validation_accuracy"], history[epoch]["test_accuracy"], value
+
+    def selection_key(self, run):
+        """What 'best of k runs' maximises."""
+        return run.validation_accuracy if self.rule == "best_validation_test" else run.reported
+
+
+_DATA_SPEC = re.compile(r"^(mnist|expanded)(?:\[:(\d+)\])?$")
+
+
+def load_data(spec, *, n_validation=None, n_test=None):
+    """The book split for a recipe's ``data`` string: ``mnist``, ``expanded``, ``mnist[:1000]``.
+
+    Training images stay uint8 (converted per batch); validation and test
+    are float32. ``n_validation`` / ``n_test`` keep the first n images.
+    """
+    match = _DATA_SPEC.match(str(spec))
+    if not match:
+        raise ValueError(
+            f"Unknown data. Received: data={spec!r}. Expected 'mnist', 'expanded' or a "
+            f"first-n subset such as 'mnist[:1000]'."
+        )
+    loader = data.load_expanded_split if match.group(1) == "expanded" else data.load_split
+    split = loader(dtype="uint8")
+    train = split.train if not match.group(2) else data.subset(split.train, int(match.group(2)))
+
+    def evaluation(dataset, n):
+        dataset = data.subset(dataset, n) if n else dataset
+        return data.Dataset(dataset.x.astype("float32") / 255.0, dataset.y)
+
+    return data.BookSplit(train, evaluation(split.validation, n_validation), evaluation(split.test, n_test))
+
+
+def _epoch_seed(seed, epoch):
+    return int(np.random.SeedSequence([seed, 104729, epoch]).generate_state(1)[0] >> 1)
+
+
+def _write_json(path, value):
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, default=list))
+    os.replace(tmp, path)
+
+
+def _accuracy(model, dataset):
+    predictions = model.predict(dataset.x, batch_size=1000, verbose=0)
+    return float(np.mean(np.argmax(predictions, axis=1) == dataset.y))
+
+
+class _RunLog:
+    def __init__(self, run_dir, verbose):
+        self.path = Path(run_dir) / "log.txt"
+        self.verbose = verbose
+
+    def __call__(self, line):
+        with self.path.open("a") as handle:
+            handle.write(line + "\n")
+        if self.verbose:
+            print(line, flush=True)
+
+
+def _train_one(name, config, split, protocol, run_dir, verbose):
+    """Train one network to ``config['epochs']``, resuming from ``run_dir``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    recipe_path = run_dir / "recipe.json"
+    recipe = {"name": name, **config}
+    if recipe_path.exists():
+        previous = json.loads(recipe_path.read_text())
+        if {k: v for k, v in previous.items() if k != "epochs"} != json.loads(json.dumps(
+                {k: v for k, v in recipe.items() if k != "epochs"}, default=list)):
+            raise TrainingError(
+                f"{run_dir} holds a run of another recipe ({recipe_path}). "
+                f"Use another out= directory, or delete it to start over."
+            )
+    _write_json(recipe_path, recipe)
+    log = _RunLog(run_dir, verbose)
+
+    history_path = run_dir / "history.json"
+    history = json.loads(history_path.read_text()) if history_path.exists() else []
+    start = len(history)
+    checkpoint = run_dir / f"checkpoint-{start}.keras"
+    seed = config["seed"]
+    if start and checkpoint.exists():
+        model = keras.models.load_model(checkpoint)
+        log(f"resuming {name} (seed {seed}) after epoch {start - 1} from {checkpoint}")
+    else:
+        if start:
+            log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
+            history, start = [], 0
+        build_args = {k: v for k, v in config.items() if k not in ("epochs", "data", "seed")}
+        model = registry.build(name, seed=seed, **build_args)
+
+    epochs = config["epochs"]
+    for epoch in range(start, epochs):
+        keras.utils.set_random_seed(_epoch_seed(seed, epoch))  # dropout masks, shuffles
+        train = data.make_dataset(
+            split.train.x, split.train.y, config["batch_size"],
+            shuffle=protocol.shuffle, seed=_epoch_seed(seed, epoch), cache=False,
+        )
+        started = time.perf_counter()
+        logs = model.fit(train, epochs=1, shuffle=False, verbose=2 if verbose > 1 else 0).history
+        seconds = time.perf_counter() - started
+        loss = float(logs["loss"][-1])
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"The cost of {name} became {loss} in epoch {epoch} (seed {seed}); the run stops. "
+                f"Lower eta (now {config['eta']}) or check the inputs. Epochs 0-{epoch - 1} are "
+                f"kept in {run_dir}."
+            )
+        entry = {
+            "epoch": epoch,
+            "loss": loss,
+            "accuracy": float(logs["accuracy"][-1]),
+            "validation_accuracy": _accuracy(model, split.validation),
+            "test_accuracy": _accuracy(model, split.test),
+            "eta": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            "seconds": seconds,
+        }
+        # Checkpoint, then history, then drop the old checkpoint: a kill at any
+        # point leaves a history whose length names an existing checkpoint.
+        model.save(run_dir / f"checkpoint-{epoch + 1}.keras")
+        history.append(entry)
+        _write_json(history_path, history)
+        (run_dir / f"checkpoint-{epoch}.keras").unlink(missing_ok=True)
+        log(
+            f"{name} seed {seed} epoch {epoch:3d}: loss {loss:.4f}  "
+            f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
+            f"eta {entry['eta']:g}  {seconds:.1f} s"
+        )
+
+    model.save(run_dir / "model.keras")
+    best_epoch, validation, test, reported = protocol.select(history)
+    result = RunResult(
+        seed=seed,
+        history=history,
+        best_epoch=best_epoch,
+        validation_accuracy=validation,
+        test_accuracy=test,
+        reported=reported,
+        wall_time=float(sum(entry["seconds"] for entry in history)),
+        run_dir=str(run_dir),
+    )
+    _write_json(run_dir / "result.json", dataclasses.asdict(result))
+    return result, model
+
+
+def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
+          n_validation=None, n_test=None, **overrides):
+    """Train a registered network with its book recipe; return a ``TrainResult``.
+
+    Args:
+        name: a registry name (see ``nnzoo.list_models()``).
+        epochs: number of epochs (default: the card's).
+        runs: independent runs with seeds ``seed``, ``seed + 1``, ...; the
+            best one by the protocol is reported (the book used 3).
+        data: ``"mnist"``, ``"expanded"`` or ``"mnist[:N]"`` (default: the
+            card's). The penalty's n is the size of this training set unless
+            ``n_train`` is overridden.
+        seed: the first run's seed.
+        out: the run directory (default ``runs/NAME-seedSEED``). Re-running
+            with the same ``out`` resumes.
+        verbose: 0 quiet, 1 one line per epoch, 2 also Keras's progress bar.
+        n_validation, n_test: evaluate on the first n validation / test
+            images only (for quick checks; the book uses all 10,000).
+        **overrides: model overrides for ``nnzoo.build`` (``eta``,
+            ``lmbda``, ``hidden``, ...).
+
+    Example:
+
+    >>> result = nnzoo.train("shallow_sigmoid", epochs=2)  # doctest: +SKIP
+    >>> result.reported, result.best_epoch  # doctest: +SKIP
+    """
+    model_card = registry.card(name)
+    if isinstance(epochs, bool) or epochs is not None and (not isinstance(epochs, int) or epochs < 1):
+        raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs must be a positive integer. Received: runs={runs!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}.")
+    options.resolve(model_card, overrides)  # bad overrides fail before any data is read
+    data_spec = data or model_card.recipe["data"]
+    split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
+    recipe = dict(model_card.recipe)
+    recipe.update(epochs=epochs or recipe["epochs"], data=data_spec, n_train=len(split.train.y))
+    recipe.update(overrides)
+    protocol = Protocol.for_card(model_card)
+    out = Path(out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}")
+    started = time.perf_counter()
+
+    if "member" in model_card.architecture:
+        return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started)
+
+    run_results = []
+    for index in range(runs):
+        run_seed = seed + index
+        run_dir = out if runs == 1 else out / f"run-{index + 1}"
+        result, _ = _train_one(name, dict(recipe, seed=run_seed), split, protocol, run_dir, verbose)
+        run_results.append(result)
+    best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
+    return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
+                   run_results[best].test_accuracy, started, out, verbose)
+
+
+def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started):
+    member = model_card.architecture["member"]
+    n_members = recipe.get("n_members", model_card.architecture["n_members"])
+    member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
+    member_results, probabilities = [], []
+    for index in range(1, n_members + 1):
+        config = dict(member_recipe, seed=member_seed(seed, index))
+        result, model = _train_one(member, config, split, protocol, out / f"member-{index}", verbose)
+        member_results.append(result)
+        probabilities.append(model.predict(split.test.x, batch_size=1000, verbose=0))
+    from nnzoo.layers import PluralityVote
+
+    votes = keras.ops.convert_to_numpy(PluralityVote()(probabilities))
+    vote_accuracy = float(np.mean(np.argmax(votes, axis=1) == split.test.y))
+    best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
+    return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
+                   started, out, verbose)
+
+
+def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose):
+    description = protocol.describe()
+    if "member" in model_card.architecture:
+        description = "plurality vote of independently trained members on the test set; members: " + description
+    result = TrainResult(
+        name=model_card.name,
+        recipe=recipe,
+        protocol=description,
+        runs=run_results,
+        best_run=best,
+        reported=reported,
+        test_accuracy=test_accuracy,
+        wall_time=time.perf_counter() - started,
+        run_dir=str(out),
+    )
+    summary = {k: v for k, v in dataclasses.asdict(result).items() if k != "runs"}
+    summary["runs"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "history"} for r in run_results]
+    _write_json(Path(out) / "summary.json", summary)
+    if verbose:
+        book = model_card.book_result
+        book_text = f"{book.accuracy:.2f}% {book.split} ({book.experiment})" if book else "no number in the book"
+        print(f"{model_card.name}: measured {100 * reported:.2f}% ({description}); book {book_text}", flush=True)
+    return result
