@@ -14,10 +14,10 @@ All work on epochs and keep nothing in the per-batch hot loop.
 """
 
 import math
+import sys
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from nnzoo import losses, regularizers
 
@@ -230,13 +230,18 @@ class BestValidationTest(keras.callbacks.Callback):
             logs["best_test_accuracy"] = self.test_accuracy
 
 
+def _is_tf_dataset(data):
+    tf = sys.modules.get("tensorflow")  # no tf.data without TensorFlow loaded
+    return tf is not None and isinstance(data, tf.data.Dataset)
+
+
 def _check_batch_size(batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}.")
 
 
 def _check_data(name, data, allow_dataset=False):
-    if allow_dataset and isinstance(data, tf.data.Dataset):
+    if allow_dataset and _is_tf_dataset(data):
         return
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         expected = "a tf.data.Dataset of (x, y) batches or an (x, y) tuple" if allow_dataset else "an (x, y) tuple"
@@ -256,7 +261,7 @@ def _labels(y):
 
 def _correct(model, data, batch_size):
     """(number correct, number of examples): argmax of the output vs the label."""
-    if isinstance(data, tf.data.Dataset):
+    if _is_tf_dataset(data):
         correct = total = 0
         for batch in data:
             x, y = batch[0], batch[1]
@@ -464,7 +469,9 @@ class LayerLearningSpeed(keras.callbacks.Callback):
         return hidden
 
     def measure(self):
-        """The current per-layer speeds, as a list of floats."""
+        """The current per-layer speeds, as a list of floats (TensorFlow backend)."""
+        import tensorflow as tf
+
         cost = self._loss()
         hidden = self._hidden_layers()
         self.layer_names = [layer.name for layer in hidden]

@@ -61,6 +61,28 @@ def _train(args):
     return 0
 
 
+def _export(args):
+    from pathlib import Path
+
+    import nnzoo
+    from nnzoo import registry
+    from nnzoo.export import load_weights
+
+    try:
+        registry.card(args.name)
+        if not Path(args.weights).exists():
+            raise FileNotFoundError(f"--weights {args.weights}: no such file or directory. Expected a .keras file, "
+                                    f"a .weights.h5 file or a run directory containing model.keras.")
+        metadata = json.loads(Path(args.metadata).read_text()) if args.metadata else None
+        model = load_weights(nnzoo.build(args.name, compile=False), args.weights)
+        version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name, metadata=metadata)
+    except (ValueError, OSError) as err:
+        print(f"nnzoo export: {err}", file=sys.stderr)
+        return 2
+    print(version_dir)
+    return 0
+
+
 def make_parser():
     parser = argparse.ArgumentParser(
         prog="nnzoo", description="The networks of Nielsen's Neural Networks and Deep Learning, in Keras 3."
@@ -72,6 +94,15 @@ def make_parser():
     info_parser = verbs.add_parser("info", help="show a network's model card as JSON")
     info_parser.add_argument("name")
     info_parser.set_defaults(run=_info)
+    export_parser = verbs.add_parser(
+        "export", help="export trained weights as a TensorFlow Serving SavedModel (OUT/VERSION/)"
+    )
+    export_parser.add_argument("name", help="registry name of the network, e.g. conv2_dropout")
+    export_parser.add_argument("--weights", required=True,
+                               help="a .keras file, a .weights.h5 file, or a run directory with model.keras")
+    export_parser.add_argument("--out", help="base directory of the versions (default: savedmodels/NAME)")
+    export_parser.add_argument("--metadata", help="JSON file for the model card, e.g. {\"test_accuracy\": 0.99}")
+    export_parser.set_defaults(run=_export)
     train_parser = verbs.add_parser(
         "train", help="train a network with its book recipe (re-run the same command to resume)"
     )

@@ -162,8 +162,8 @@ _DATA_SPEC = re.compile(r"^(mnist|expanded)(?:\[:(\d+)\])?$")
 def load_data(spec, *, n_validation=None, n_test=None):
     """The book split for a recipe's ``data`` string: ``mnist``, ``expanded``, ``mnist[:1000]``.
 
-    Training images stay uint8 (converted per batch); validation and test
-    are float32. ``n_validation`` / ``n_test`` keep the first n images.
+    All images are float32 in [0, 1]. ``n_validation`` / ``n_test`` keep the
+    first n images.
     """
     match = _DATA_SPEC.match(str(spec))
     if not match:
@@ -175,11 +175,12 @@ def load_data(spec, *, n_validation=None, n_test=None):
     split = loader(dtype="uint8")
     train = split.train if not match.group(2) else data.subset(split.train, int(match.group(2)))
 
-    def evaluation(dataset, n):
+    def as_float(dataset, n=None):
         dataset = data.subset(dataset, n) if n else dataset
-        return data.Dataset(dataset.x.astype("float32") / 255.0, dataset.y)
+        return data.Dataset(dataset.x.astype("float32") / np.float32(255.0), dataset.y)
 
-    return data.BookSplit(train, evaluation(split.validation, n_validation), evaluation(split.test, n_test))
+    return data.BookSplit(as_float(train), as_float(split.validation, n_validation),
+                          as_float(split.test, n_test))
 
 
 def _epoch_seed(seed, epoch):
@@ -243,20 +244,22 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
 
     epochs = config["epochs"]
     for epoch in range(start, epochs):
-        keras.utils.set_random_seed(_epoch_seed(seed, epoch))  # dropout masks, shuffles
-        train = data.make_dataset(
-            split.train.x, split.train.y, config["batch_size"],
-            shuffle=protocol.shuffle, seed=_epoch_seed(seed, epoch), cache=False,
-        )
+        epoch_seed = _epoch_seed(seed, epoch)
+        keras.utils.set_random_seed(epoch_seed)  # the dropout masks of this epoch
+        x, y = split.train
+        if protocol.shuffle:
+            order = np.random.default_rng(epoch_seed).permutation(len(y))
+            x, y = x[order], y[order]
         started = time.perf_counter()
-        logs = model.fit(train, epochs=1, shuffle=False, verbose=2 if verbose > 1 else 0).history
+        logs = model.fit(x, y, batch_size=config["batch_size"], epochs=1, shuffle=False,
+                         verbose=2 if verbose > 1 else 0).history
         seconds = time.perf_counter() - started
         loss = float(logs["loss"][-1])
         if not math.isfinite(loss):
             raise TrainingError(
                 f"The cost of {name} became {loss} in epoch {epoch} (seed {seed}); the run stops. "
-                f"Lower eta (now {config['eta']}) or check the inputs. Epochs 0-{epoch - 1} are "
-                f"kept in {run_dir}."
+                f"Lower eta (now {config['eta']}) or check the inputs. "
+                + (f"Epochs 0-{epoch - 1} are kept in {run_dir}." if epoch else "No epoch completed.")
             )
         entry = {
             "epoch": epoch,

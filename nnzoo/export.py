@@ -1,0 +1,443 @@
+"""Export for TensorFlow Serving, and loading saved models back.
+
+``export(model, path)`` writes ``path/VERSION/`` in TensorFlow Serving's layout
+(``saved_model.pb``, ``variables/``, ``fingerprint.pb``, ``assets/``) plus the
+model card ``path/VERSION/nnzoo_card.json``. VERSION is one more than the
+largest version already under ``path`` (1 for a new directory), so TF Serving,
+which serves the highest version, picks up every new export, and nothing is
+ever overwritten. The version is written into a hidden temporary directory
+under ``path`` and renamed into place in one step at the end: a failed or
+interrupted export leaves no version directory behind (TF Serving ignores
+non-numeric names, and the temporary directory is removed on failure).
+
+The SavedModel has one signature, ``serving_default``, which needs neither
+nnzoo nor Keras to run:
+
+- input ``image``: float32 ``[batch, 28, 28, 1]``, pixels in [0, 1];
+- output ``probabilities``: float32 ``[batch, 10]``, the model's output
+  (dropout off; for the sigmoid-output nets of chapters 1-5 these are the 10
+  output activations, which need not sum to 1; for an ensemble, the
+  ``PluralityVote`` distribution);
+- output ``digit``: int64 ``[batch]``, the argmax of ``probabilities`` (for an
+  ensemble: the plurality vote).
+
+An input of another shape fails with ``InvalidArgumentError`` (the graph
+checks it before the first layer) instead of reaching the convolution kernels.
+
+Example:
+
+>>> import nnzoo, tensorflow as tf                         # doctest: +SKIP
+>>> version_dir = nnzoo.export(model, "savedmodels/conv2_dropout",
+...                            metadata={"test_accuracy": 0.9952})  # doctest: +SKIP
+>>> serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]  # doctest: +SKIP
+>>> serve(image=tf.zeros([1, 28, 28, 1]))["digit"]        # doctest: +SKIP
+"""
+
+import datetime
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import keras
+import numpy as np
+
+__all__ = ["export", "load", "load_weights", "CARD_FILE", "SIGNATURE_NAME"]
+
+SIGNATURE_NAME = "serving_default"
+CARD_FILE = "nnzoo_card.json"
+CARD_FORMAT = 1
+_VERSION_NAME = re.compile(r"[0-9]+")
+_TMP_PREFIX = ".nnzoo-export-"
+_IMAGE_SHAPE = (None, 28, 28, 1)
+_NUM_CLASSES = 10
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export(model, path, *, card=None, metadata=None):
+    """Export ``model`` for TensorFlow Serving as ``path/VERSION/``.
+
+    Args:
+        model: a built ``keras.Model`` mapping float32 images
+            ``(batch, 28, 28, 1)`` to ``(batch, 10)`` scores, e.g. any
+            ``nnzoo.build(...)`` model, the ensemble included.
+        path: the model's base directory (e.g. ``savedmodels/conv2_dropout``);
+            created if missing. Not a version directory itself.
+        card: where the recipe comes from when ``model.name`` is not a
+            registered name (or to override it): a registry name, a
+            ``nnzoo.ModelCard``, or a mapping with ``name`` / ``recipe`` /
+            ``book_result`` keys. By default the registry card of
+            ``model.name`` is used when there is one.
+        metadata: what was measured, e.g. ``{"test_accuracy": 0.9952,
+            "data": "expanded", "recipe": {...}}``. ``recipe`` (the recipe
+            actually trained) replaces the card's; other keys are kept
+            under ``metadata`` in the card. Must be JSON-serialisable.
+
+    Returns:
+        The ``pathlib.Path`` of the new version directory, ``path/VERSION``.
+
+    Raises:
+        ValueError: the model does not fit the serving signature, ``path``
+            is itself a SavedModel, or ``card`` / ``metadata`` is invalid;
+            raised before anything is written.
+
+    The card ``path/VERSION/nnzoo_card.json`` holds: ``name``,
+    ``registered_name``, ``recipe``, ``data``, ``test_accuracy`` (``null``
+    when unknown), ``book_result``, ``metadata``, ``signature``,
+    ``versions`` (nnzoo, tensorflow, keras), ``exported_at`` (UTC, ISO
+    8601) and ``saved_model_sha256`` (of ``saved_model.pb``).
+    """
+    import tensorflow as tf  # noqa: PLC0415
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            f"nnzoo.export needs the TensorFlow backend. Received: KERAS_BACKEND={keras.backend.backend()!r}."
+        )
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"Expected a keras.Model. Received: model of type {type(model).__name__}.")
+    base = Path(path)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"The export path must be a directory. Received: path={str(base)!r}, a file.")
+    if _is_saved_model(base):
+        raise ValueError(
+            f"{str(base)!r} is itself a SavedModel (a version directory). Pass its parent, the model's base "
+            f"directory (e.g. 'savedmodels/NAME'); the version number is chosen by export."
+        )
+    card_fields = _card_fields(model, card, metadata)  # validated before anything is written
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    serve = archive.add_endpoint(
+        name=SIGNATURE_NAME,
+        fn=_serving_function(model, tf),
+        input_signature=[tf.TensorSpec(_IMAGE_SHAPE, tf.float32, name="image")],
+    )
+    _check_traced_outputs(model, serve)
+
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=base))  # same filesystem: the rename is atomic
+    try:
+        # The payload is a fresh subdirectory (mkdtemp's is mode 0700, too strict for a server user).
+        payload = tmp / "version"
+        archive.write_out(str(payload), verbose=False)
+        card_fields["saved_model_sha256"] = _sha256(payload / "saved_model.pb")
+        card_fields["exported_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        (payload / CARD_FILE).write_text(json.dumps(card_fields, indent=2, default=_jsonable) + "\n")
+        return _publish(payload, base)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _serving_function(model, tf):
+    def serve(image):
+        # A wrong shape must fail here, as an InvalidArgumentError: passed on to
+        # the oneDNN convolution it aborts the whole process instead.
+        image = tf.ensure_shape(image, _IMAGE_SHAPE)
+        probabilities = tf.cast(model(image, training=False), tf.float32)
+        return {
+            "probabilities": probabilities,
+            "digit": tf.argmax(probabilities, axis=-1, output_type=tf.int64),
+        }
+
+    return serve
+
+
+def _check_traced_outputs(model, serve):
+    try:
+        outputs = serve.get_concrete_function().structured_outputs
+    except Exception as err:
+        raise ValueError(
+            f"Model {model.name!r} cannot be served with the nnzoo signature (float32 images "
+            f"{list(_IMAGE_SHAPE)} → 10 scores): {err}"
+        ) from err
+    shape = outputs["probabilities"].shape
+    if shape.rank != 2 or shape[-1] != _NUM_CLASSES:
+        raise ValueError(
+            f"Model {model.name!r} must output (batch, {_NUM_CLASSES}) scores to be served. "
+            f"Received: output shape {shape}."
+        )
+
+
+def _publish(payload, base):
+    """Rename ``payload`` to ``base/N`` with N one past the largest version."""
+    for _ in range(1000):
+        target = base / str(_next_version(base))
+        if target.exists():  # appeared since the scan: another export won the race
+            continue
+        try:
+            os.rename(payload, target)
+        except OSError as err:
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                continue
+            raise
+        return target
+    raise RuntimeError(f"Could not claim a new version directory under {str(base)!r}.")
+
+
+def _next_version(base):
+    versions = [int(entry.name) for entry in base.iterdir() if _VERSION_NAME.fullmatch(entry.name)]
+    return max(versions, default=0) + 1
+
+
+def _sha256(file):
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _card_fields(model, card, metadata):
+    import tensorflow as tf  # noqa: PLC0415
+
+    import nnzoo  # noqa: PLC0415
+    from nnzoo import registry  # noqa: PLC0415
+
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, Mapping):
+        raise ValueError(f"metadata must be a mapping. Received: {type(metadata).__name__}.")
+    metadata = dict(metadata)
+
+    if card is None and model.name in registry.list_models():
+        card = model.name
+    if isinstance(card, str):
+        card = registry.card(card)  # ValueError for an unknown name
+    if isinstance(card, registry.ModelCard):
+        card = card.to_dict()
+    if card is not None and not isinstance(card, Mapping):
+        raise ValueError(
+            f"card must be a registry name, a ModelCard or a mapping. Received: {type(card).__name__}."
+        )
+    card = dict(card or {})
+
+    recipe = metadata.pop("recipe", None) or card.get("recipe")
+    recipe = dict(recipe) if recipe is not None else None
+    data = metadata.pop("data", None) or (recipe or {}).get("data")
+    test_accuracy = metadata.pop("test_accuracy", None)
+    if test_accuracy is not None:
+        try:
+            # float(str(...)): a float32 0.95 is stored as 0.95, not 0.949999988079071.
+            test_accuracy = float(str(test_accuracy) if isinstance(test_accuracy, np.floating) else test_accuracy)
+        except (TypeError, ValueError):
+            raise ValueError(f"metadata['test_accuracy'] must be a number. Received: {test_accuracy!r}.") from None
+
+    fields = {
+        "card_format": CARD_FORMAT,
+        "name": model.name,
+        "registered_name": card.get("name"),
+        "recipe": recipe,
+        "data": data,
+        "test_accuracy": test_accuracy,
+        "book_result": card.get("book_result"),
+        "metadata": metadata,
+        "signature": {
+            "name": SIGNATURE_NAME,
+            "inputs": {"image": {"dtype": "float32", "shape": list(_IMAGE_SHAPE)}},
+            "outputs": {
+                "probabilities": {"dtype": "float32", "shape": [None, _NUM_CLASSES]},
+                "digit": {"dtype": "int64", "shape": [None]},
+            },
+        },
+        "versions": {"nnzoo": nnzoo.__version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+        "exported_at": None,
+        "saved_model_sha256": None,
+    }
+    try:
+        json.dumps(fields, default=_jsonable)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"The model card is not JSON-serialisable: {err}") from err
+    return fields
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _is_saved_model(directory):
+    return (Path(directory) / "saved_model.pb").is_file() or (Path(directory) / "saved_model.pbtxt").is_file()
+
+
+# ----------------------------------------------------------------------------- load
+
+
+_RUN_DIR_FILES = ("model.keras", "checkpoint.keras")
+
+
+def load(path, *, compile=True):
+    """Load a Keras model saved by nnzoo: a ``.keras`` file or a run directory.
+
+    Args:
+        path: a ``.keras`` file, or a run directory holding ``model.keras``
+            (the final model) or, failing that, ``checkpoint.keras``.
+        compile: passed to ``keras.models.load_model``.
+
+    Returns:
+        The ``keras.Model``, with nnzoo's costs, penalties, initialisers and
+        layers restored (importing nnzoo registers them).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``path`` is a SavedModel (see below), a ``.weights.h5``
+            file, or a directory without a ``.keras`` model.
+
+    A SavedModel written by ``nnzoo.export`` is not a Keras model file; reload
+    it as a Keras layer, without nnzoo, with its ``serving_default`` endpoint:
+
+    >>> import keras                                           # doctest: +SKIP
+    >>> layer = keras.layers.TFSMLayer("savedmodels/conv2_dropout/1",
+    ...                                call_endpoint="serving_default")  # doctest: +SKIP
+    >>> outputs = layer(images)        # {"probabilities": ..., "digit": ...}  # doctest: +SKIP
+
+    or with ``tf.saved_model.load(path).signatures["serving_default"](image=images)``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No such file or directory: {str(path)!r}. nnzoo.load expects a .keras file or a run "
+            f"directory containing {' or '.join(_RUN_DIR_FILES)}."
+        )
+    if path.is_dir():
+        saved_model = _saved_model_in(path)
+        if saved_model is not None:
+            raise ValueError(_tfsm_hint(path, saved_model))
+        for name in _RUN_DIR_FILES:
+            if (path / name).is_file():
+                return keras.models.load_model(path / name, compile=compile)
+        raise ValueError(
+            f"The directory {str(path)!r} holds neither {' nor '.join(_RUN_DIR_FILES)}. Expected a .keras "
+            f"file or a run directory."
+        )
+    if path.name in ("saved_model.pb", "saved_model.pbtxt"):
+        raise ValueError(_tfsm_hint(path, path.parent))
+    if path.name.endswith(".weights.h5"):
+        raise ValueError(
+            f"{str(path)!r} holds weights only, not a model. Build the model, then load them: "
+            f"model = nnzoo.build(NAME, compile=False); model.load_weights({str(path)!r})."
+        )
+    if path.suffix != ".keras":
+        raise ValueError(f"Expected a .keras file or a run directory. Received: {str(path)!r}.")
+    return keras.models.load_model(path, compile=compile)
+
+
+def _saved_model_in(directory):
+    """The SavedModel at ``directory`` or, for a base directory, its latest version."""
+    if _is_saved_model(directory):
+        return directory
+    versions = sorted(
+        (int(entry.name), entry) for entry in directory.iterdir()
+        if _VERSION_NAME.fullmatch(entry.name) and _is_saved_model(entry)
+    )
+    return versions[-1][1] if versions else None
+
+
+def _tfsm_hint(path, saved_model):
+    return (
+        f"{str(path)!r} is a TensorFlow SavedModel (as written by nnzoo.export), not a Keras model file, so "
+        f"nnzoo.load cannot rebuild the Keras model from it. Reload it as a layer: "
+        f"keras.layers.TFSMLayer({str(saved_model)!r}, call_endpoint='serving_default'), or call "
+        f"tf.saved_model.load({str(saved_model)!r}).signatures['serving_default'](image=images). To get "
+        f"the Keras model back, load the run's .keras file instead."
+    )
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def load_weights(model, source):
+    """Load the weights of ``source`` into ``model`` (built with the same architecture).
+
+    Args:
+        model: the ``keras.Model`` to fill, e.g. ``nnzoo.build(NAME, compile=False)``.
+        source: a ``.weights.h5`` file, a ``.keras`` file or a run directory
+            (see ``load``).
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        ValueError: the weights do not fit ``model``, or ``source`` is a model
+            saved under another registered name.
+    """
+    from nnzoo import registry  # noqa: PLC0415
+
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(
+            f"No such file or directory: {str(source)!r}. Expected a .keras file, a .weights.h5 file or a "
+            f"run directory containing model.keras."
+        )
+    if source.is_file() and source.name.endswith(".weights.h5"):
+        _check_h5_layout(model, source)
+        try:
+            model.load_weights(source)
+        except ValueError as err:
+            raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r}: {err}") from err
+        return model
+
+    loaded = load(source, compile=False)
+    if loaded.name != model.name and loaded.name in registry.list_models():
+        raise ValueError(
+            f"{str(source)!r} holds a {loaded.name!r} model, not {model.name!r}. "
+            f"Export it under its own name: nnzoo export {loaded.name} --weights {source}"
+        )
+    expected = [tuple(weight.shape) for weight in model.weights]
+    received = [tuple(weight.shape) for weight in loaded.weights]
+    if expected != received:
+        raise ValueError(
+            f"The weights in {str(source)!r} (model {loaded.name!r}: {len(received)} arrays) do not fit model "
+            f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.weights, expected, received)}."
+        )
+    model.set_weights(loaded.get_weights())
+    return model
+
+
+def _first_difference(weights, expected, received):
+    for index, (want, got) in enumerate(zip(expected, received)):
+        if want != got:
+            return f"{weights[index].path} has shape {want}, the file has {got}"
+    return "the number of weight arrays differs"
+
+
+def _check_h5_layout(model, source):
+    """Refuse a ``.weights.h5`` file whose arrays are not exactly ``model``'s (Keras 3 loads some subsets)."""
+    import h5py  # noqa: PLC0415  (a Keras dependency)
+
+    def layout(file):
+        arrays = {}
+        with h5py.File(file, "r") as handle:
+            handle.visititems(
+                lambda name, item: arrays.__setitem__(name, item.shape) if isinstance(item, h5py.Dataset) else None
+            )
+        return arrays
+
+    with tempfile.TemporaryDirectory(prefix="nnzoo-weights-") as scratch:
+        own = Path(scratch) / "own.weights.h5"
+        model.save_weights(own)
+        expected = layout(own)
+    received = layout(source)
+    if expected != received:
+        missing = sorted(set(expected) - set(received))
+        extra = sorted(set(received) - set(expected))
+        reshaped = sorted(k for k in set(expected) & set(received) if expected[k] != received[k])
+        detail = "; ".join(
+            f"{label}: {', '.join(items[:3])}{' ...' if len(items) > 3 else ''}"
+            for label, items in (("missing", missing), ("unexpected", extra), ("other shape", reshaped))
+            if items
+        )
+        raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r} ({detail}).")
