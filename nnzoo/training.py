@@ -299,7 +299,7 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
 
 
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
-          n_validation=None, n_test=None, **overrides):
+          n_validation=None, n_test=None, announce=True, **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
@@ -316,6 +316,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         verbose: 0 quiet, 1 one line per epoch, 2 also Keras's progress bar.
         n_validation, n_test: evaluate on the first n validation / test
             images only (for quick checks; the book uses all 10,000).
+        announce: print the measured-vs-book line at the end (when verbose).
         **overrides: model overrides for ``nnzoo.build`` (``eta``,
             ``lmbda``, ``hidden``, ...).
 
@@ -342,7 +343,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     started = time.perf_counter()
 
     if "member" in model_card.architecture:
-        return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started)
+        return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce)
 
     run_results = []
     for index in range(runs):
@@ -352,10 +353,10 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         run_results.append(result)
     best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
     return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
-                   run_results[best].test_accuracy, started, out, verbose)
+                   run_results[best].test_accuracy, started, out, verbose and announce)
 
 
-def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started):
+def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce):
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
@@ -371,7 +372,7 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
     vote_accuracy = float(np.mean(np.argmax(votes, axis=1) == split.test.y))
     best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
     return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
-                   started, out, verbose)
+                   started, out, verbose and announce)
 
 
 def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose):

@@ -1,0 +1,342 @@
+"""The book's experiments: one table, each row a registered network plus changes.
+
+A canonical experiment is the recipe on a model card (its number lives on the
+card); the other rows change the card's recipe and carry the number the book
+reports for them. ``run`` trains an experiment with ``nnzoo.train`` and writes
+``experiment.json`` (measured beside the book, seeds, hardware, wall time and
+the command that reproduces it) into its run directory.
+
+Example:
+
+>>> from nnzoo import experiments
+>>> [e.id for e in experiments.chapter(1)]
+['C1-01', 'C1-02', 'C1-03', 'C1-04']
+>>> experiments.run("C1-01", epochs=1)  # doctest: +SKIP
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Mapping, Optional
+
+from nnzoo import registry, training
+
+__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "chapter", "run"]
+
+DEFAULT_OUT = Path("runs") / "experiments"
+
+
+@dataclasses.dataclass(frozen=True)
+class BookNumber:
+    """A number the book reports for an experiment.
+
+    ``report`` says which epoch it is: ``"peak"`` (the card protocol's pick),
+    ``"first"`` or ``"final"`` (the book printed a per-epoch transcript).
+    """
+
+    accuracy: float
+    split: str
+    report: str = "peak"
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """One row of the book's experiments (``BOOK_CATALOG.md`` §1).
+
+    Attributes:
+        id: the catalog id, e.g. ``"C3-09"``.
+        title: what the experiment shows.
+        model: the registry name it trains.
+        overrides: changes to the card's recipe (``eta``, ``lmbda``,
+            ``init``, ``hidden``, ...).
+        epochs, data: the book's epochs and data (``None``: the card's).
+        runs: how many runs the book took the best of.
+        book: the book's number, or ``None`` when the book gives none.
+        n_validation: evaluate on the first n validation images (the book's
+            ``validation_data[:100]``).
+        note: what a reader should know when comparing.
+    """
+
+    id: str
+    title: str
+    model: str
+    overrides: Mapping = dataclasses.field(default_factory=dict)
+    epochs: Optional[int] = None
+    data: Optional[str] = None
+    runs: int = 1
+    book: Optional[BookNumber] = None
+    n_validation: Optional[int] = None
+    note: str = ""
+
+    @property
+    def chapter(self):
+        return int(self.id[1])
+
+    def recipe(self):
+        """The card's recipe with this experiment's changes."""
+        card = registry.card(self.model)
+        return {**card.recipe, **self.overrides, "epochs": self.epochs or card.recipe["epochs"],
+                "data": self.data or card.recipe["data"]}
+
+
+def _canonical(model, title, runs=1, note=""):
+    """The experiment a card's own recipe and number describe."""
+    result = registry.card(model).book_result
+    return Experiment(
+        id=result.experiment, title=title, model=model, runs=runs,
+        book=BookNumber(result.accuracy, result.split, "peak", result.source), note=note,
+    )
+
+
+_CH1_NOTE = "The book took the best of three runs."
+_CH6_NOTE = "The book took the best of three runs; test accuracy at the best validation epoch."
+
+EXPERIMENTS = (
+    _canonical("shallow_sigmoid", "[784,30,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
+    _canonical("shallow_sigmoid_100", "[784,100,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
+    Experiment("C1-03", "η too small (0.001)", "shallow_sigmoid_100", {"eta": 0.001},
+               book=BookNumber(21.42, "test", "final", "F004:367-377"),
+               note="The book prints one run's per-epoch counts; 2142/10000 after epoch 29."),
+    Experiment("C1-04", "η too large (100)", "shallow_sigmoid", {"eta": 100.0},
+               book=BookNumber(9.82, "test", "final", "F004:378-389"),
+               note="The book prints one run's per-epoch counts; 982/10000 after epoch 29."),
+    Experiment("C3-05", "cross-entropy, 30 hidden, no regularization", "network2", {"lmbda": 0.0},
+               book=BookNumber(95.49, "test", "peak", "F000:1387-1400")),
+    Experiment("C3-06", "cross-entropy, 100 hidden, no regularization", "network2",
+               {"lmbda": 0.0, "hidden": (100,)}, book=BookNumber(96.82, "test", "peak", "F000:1402")),
+    Experiment("C3-07", "overfitting: 1,000 training images, 400 epochs", "network2", {"lmbda": 0.0},
+               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "F000:1553-1602")),
+    Experiment("C3-08", "the same unregularized net again (train/test gap)", "network2", {"lmbda": 0.0},
+               book=BookNumber(95.33, "test", "peak", "F000:1628-1632"),
+               note="A second run of C3-05's recipe; the book quotes 95.33 here and 95.49 there."),
+    Experiment("C3-09", "L2 λ = 0.1 on 1,000 images, 400 epochs", "network2", {"lmbda": 0.1},
+               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "F000:1689-1715")),
+    _canonical("network2", "L2 λ = 5.0 on 50,000 images"),
+    Experiment("C3-11", "L2, 100 hidden (η = 0.5)", "network2", {"hidden": (100,)},
+               book=BookNumber(97.92, "validation", "peak", "F000:1737-1749")),
+    _canonical("network2_100", "L2, 100 hidden, η = 0.1, 60 epochs: the 98% run"),
+    Experiment("C3-13", "5,000 training images (λ and epochs scaled)", "network2", {"lmbda": 0.5},
+               epochs=300, data="mnist[:5000]", book=BookNumber(93.24, "validation", "peak", "F000:1936"),
+               note="The book scales λ down and epochs up with the set size; which split it scored is "
+                    "not stated (validation assumed)."),
+    Experiment("C3-15-large", "old initialisation N(0,1), 30 hidden, η = 0.1", "network2",
+               {"init": "large", "eta": 0.1}, note="Book: under 87% after the first epoch, "
+               "'somewhat over 96 percent' at the end (validation)."),
+    Experiment("C3-15-default", "new initialisation N(0,1/√n_in), 30 hidden, η = 0.1", "network2",
+               {"init": "default", "eta": 0.1}, note="Book: almost 93% after the first epoch, "
+               "'somewhat over 96 percent' at the end (validation)."),
+    Experiment("C3-17", "bad hyper-parameters: η = 10, λ = 1000", "network2",
+               {"init": "default", "eta": 10.0, "lmbda": 1000.0},
+               book=BookNumber(9.67, "validation", "final", "F000:2531-2566"),
+               note="The book prints 967/10000 after epoch 29: no better than chance."),
+    Experiment("C3-18", "[784,10] on 1,000 images: η = 10, λ = 1000", "no_hidden_sigmoid",
+               {"eta": 10.0, "lmbda": 1000.0}, n_validation=100,
+               book=BookNumber(10.0, "validation", "first", "F000:2576-2600")),
+    Experiment("C3-19", "[784,10]: λ rescaled to 20", "no_hidden_sigmoid", {"eta": 10.0, "lmbda": 20.0},
+               n_validation=100, book=BookNumber(12.0, "validation", "first", "F000:2602-2623")),
+    Experiment("C3-20", "[784,10]: η up to 100", "no_hidden_sigmoid", {"eta": 100.0, "lmbda": 20.0},
+               n_validation=100, book=BookNumber(10.0, "validation", "first", "F000:2623-2647")),
+    Experiment("C3-21", "[784,10]: η down to 1", "no_hidden_sigmoid", {"eta": 1.0, "lmbda": 20.0},
+               n_validation=100, book=BookNumber(62.0, "validation", "first", "F000:2647-2670"),
+               note="Scored on the first 100 validation images, as the book does."),
+    *(_canonical(f"deep_sigmoid_{k}", f"{k} hidden layer(s) of 30") for k in (1, 2, 3, 4)),
+    _canonical("shallow_softmax", "fully-connected baseline, softmax + log-likelihood", runs=3,
+               note=_CH6_NOTE),
+    _canonical("conv1", "one conv-pool layer", runs=3, note=_CH6_NOTE),
+    Experiment("C6-03", "conv1 without the fully-connected layer (exercise)", "conv1_nofc", runs=3),
+    _canonical("conv2", "two conv-pool layers", runs=3, note=_CH6_NOTE),
+    Experiment("C6-05", "conv2 with tanh (problem)", "conv2_tanh", runs=1,
+               note="Book: tanh trains a little faster, final accuracy very similar to sigmoid."),
+    _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", runs=3, note=_CH6_NOTE),
+    Experiment("C6-07", "ReLU on the expanded data", "conv2_relu", data="expanded",
+               runs=3, book=BookNumber(99.37, "test", "peak", "F000:4275-4305"), note=_CH6_NOTE),
+    _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_2fc300", "two FC layers of 300, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs", runs=3,
+               note=_CH6_NOTE),
+    _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets"),
+)
+
+#: Chapter 5 (C5-05): ‖∂C/∂bˡ‖ of each hidden layer right after initialisation.
+LEARNING_SPEED_AT_INIT = {
+    "deep_sigmoid_2": (0.07, 0.31),
+    "deep_sigmoid_3": (0.012, 0.060, 0.283),
+    "deep_sigmoid_4": (0.003, 0.017, 0.070, 0.285),
+}
+
+_BY_ID = {experiment.id: experiment for experiment in EXPERIMENTS}
+
+
+def get(experiment_id):
+    """The experiment with this id; a ValueError lists the ids."""
+    try:
+        return _BY_ID[experiment_id]
+    except KeyError:
+        raise ValueError(
+            f"Unknown experiment. Received: {experiment_id!r}. Expected one of {sorted(_BY_ID)}."
+        ) from None
+
+
+def chapter(number):
+    """The experiments of one chapter, in the book's order."""
+    return [experiment for experiment in EXPERIMENTS if experiment.chapter == number]
+
+
+def hardware():
+    """A one-line description of the machine and the Keras backend."""
+    import keras
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores; Keras {keras.__version__} ({keras.backend.backend()} backend), "
+            f"Python {platform.python_version()}")
+
+
+_REPORTS = {
+    "peak": "peak {split} accuracy over the epochs",
+    "first": "{split} accuracy after the first epoch",
+    "final": "{split} accuracy after the last epoch",
+}
+
+
+def _pick(history, split, report):
+    values = [entry[f"{split}_accuracy"] for entry in history]
+    return {"first": values[0], "final": values[-1], "peak": max(values)}[report]
+
+
+def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None):
+    """Train one experiment; write and return its ``experiment.json`` record.
+
+    Args:
+        experiment_id: an id from ``EXPERIMENTS``.
+        runs: independent runs (default: the book's); fewer is a reduced
+            budget and is recorded as such.
+        epochs: override the book's epochs (recorded as a reduced budget).
+        seed: the first run's seed.
+        out: the run directory (default ``runs/experiments/ID``).
+    """
+    experiment = get(experiment_id)
+    recipe = experiment.recipe()
+    runs = runs or experiment.runs
+    epochs = epochs or recipe["epochs"]
+    out = Path(out or DEFAULT_OUT / experiment.id)
+    command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    try:
+        result = training.train(
+            experiment.model, epochs=epochs, runs=runs, data=recipe["data"], seed=seed, out=out,
+            verbose=verbose, n_validation=experiment.n_validation, announce=False, **experiment.overrides,
+        )
+    except training.TrainingError as err:
+        record = {
+            "id": experiment.id, "title": experiment.title, "model": experiment.model,
+            "overrides": dict(experiment.overrides), "data": recipe["data"], "epochs": epochs, "runs": runs,
+            "seeds": [seed], "book": dataclasses.asdict(experiment.book) if experiment.book else None,
+            "measured": None, "diverged": str(err), "note": experiment.note, "hardware": hardware(),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), "command": command,
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "experiment.json").write_text(json.dumps(record, indent=2))
+        if verbose:
+            print(f"{experiment.id} {experiment.title}: diverged: {err}", flush=True)
+        return record
+    best = result.runs[result.best_run]
+    measured = result.reported if "member" in registry.card(experiment.model).architecture else None
+    record = make_record(
+        experiment.id, best.history, seeds=[r.seed for r in result.runs], runs=runs, measured=measured,
+        wall_time=result.wall_time, command=command,
+    )
+    (out / "experiment.json").write_text(json.dumps(record, indent=2))
+    if verbose:
+        book = experiment.book
+        book_text = f"{book.accuracy:.2f}% ({book.report} {book.split})" if book else "no number in the book"
+        flag = f"  [reduced budget: {record['reduced_budget']}]" if record["reduced_budget"] else ""
+        print(f"{experiment.id} {experiment.title}: measured {record['measured']['accuracy']:.2f}%, "
+              f"book {book_text}{flag}", flush=True)
+    return record
+
+
+def make_record(experiment_id, history, *, seeds, runs, wall_time, command, measured=None,
+                hardware_text=None, note=""):
+    """The ``experiment.json`` record of a finished (or stopped) run's history.
+
+    The measured number follows the book's report for the experiment: for
+    chapter 6 the test accuracy at the best validation epoch; otherwise the
+    peak (or first / final epoch) accuracy on the split the book used.
+    ``measured`` (a fraction) overrides it, e.g. with an ensemble's vote.
+    """
+    experiment = get(experiment_id)
+    recipe = experiment.recipe()
+    book = experiment.book
+    network3 = registry.card(experiment.model).book_code == "network3.py"
+    split = book.split if book else ("test" if network3 else "validation")
+    if measured is None:
+        if network3:
+            measured = training.best_validation_test(history)[2]
+        else:
+            measured = _pick(history, split, book.report if book else "peak")
+    reduced = []
+    if len(history) < recipe["epochs"]:
+        reduced.append(f"{len(history)} of {recipe['epochs']} epochs")
+    if runs < experiment.runs:
+        reduced.append(f"{runs} of {experiment.runs} runs")
+    return {
+        "id": experiment.id,
+        "title": experiment.title,
+        "model": experiment.model,
+        "overrides": dict(experiment.overrides),
+        "data": recipe["data"],
+        "epochs": len(history),
+        "runs": runs,
+        "seeds": list(seeds),
+        "protocol": training.Protocol.for_card(registry.card(experiment.model)).describe() if network3 else
+        f"{_REPORTS[book.report if book else 'peak'].format(split=split)}; reshuffled every epoch",
+        "book": dataclasses.asdict(book) if book else None,
+        "measured": {"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
+        "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
+        "final_epoch": {k: 100 * history[-1][f"{k}_accuracy"] for k in ("validation", "test")},
+        "reduced_budget": "; ".join(reduced) or None,
+        "note": " ".join(filter(None, [experiment.note, note])),
+        "hardware": hardware_text or hardware(),
+        "wall_time_s": round(wall_time, 1),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "command": command,
+        "n_validation": experiment.n_validation,
+    }
+
+
+def main(chapters, description, argv=None):
+    """The shared command line of the chapter recipes."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these experiment ids")
+    parser.add_argument("--runs", type=int, help="runs per experiment (default: the book's)")
+    parser.add_argument("--epochs", type=int, help="epochs (default: the book's; fewer is labelled reduced)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="parent of the run directories")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    selected = [e for c in chapters for e in chapter(c)]
+    if args.only:
+        wanted = set(args.only)
+        unknown = wanted - {e.id for e in selected}
+        if unknown:
+            parser.error(f"unknown ids {sorted(unknown)}; this recipe runs {[e.id for e in selected]}")
+        selected = [e for e in selected if e.id in wanted]
+    for experiment in selected:
+        run(experiment.id, runs=args.runs, epochs=args.epochs, seed=args.seed,
+            out=Path(args.out) / experiment.id, verbose=0 if args.quiet else 1,
+            command=" ".join(["python", *sys.argv]))
+    return 0

@@ -1,0 +1,61 @@
+"""Score an ensemble's plurality vote from its members' latest saved models.
+
+``nnzoo train conv2_dropout_ensemble`` votes once every member has finished. This
+script votes with whatever each member directory holds now (its ``model.keras``,
+else its latest ``checkpoint-EPOCH.keras``), e.g. when the members were trained
+in parallel as separate runs and stopped early. It prints each member's test
+accuracy, the vote's, and the number of test images the vote gets wrong.
+
+    python recipes/ensemble_vote.py RUN_DIR [--json OUT.json]
+"""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import nnzoo  # noqa: F401  (registers the custom objects the saved models use)
+from nnzoo import data
+from nnzoo.layers import PluralityVote
+
+
+def latest_model(member_dir):
+    final = member_dir / "model.keras"
+    if final.exists():
+        return final, None
+    checkpoints = sorted(member_dir.glob("checkpoint-*.keras"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
+    if not checkpoints:
+        raise SystemExit(f"{member_dir} holds no model.keras or checkpoint-EPOCH.keras")
+    return checkpoints[-1], int(re.findall(r"\d+", checkpoints[-1].name)[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--json", type=Path, help="write the numbers here")
+    args = parser.parse_args()
+    test = data.load_split().test
+    members, probabilities = [], []
+    member_dirs = [p for p in args.run_dir.glob("member-*") if p.is_dir()]
+    for member_dir in sorted(member_dirs, key=lambda p: int(p.name.split("-")[1])):
+        path, epochs = latest_model(member_dir)
+        model = keras.models.load_model(path)
+        p = model.predict(test.x, batch_size=1000, verbose=0)
+        probabilities.append(p)
+        accuracy = float(np.mean(np.argmax(p, axis=1) == test.y))
+        members.append({"member": member_dir.name, "model": str(path), "epochs": epochs, "test_accuracy": accuracy})
+        print(f"{member_dir.name}: {path.name} test accuracy {accuracy:.2%}")
+    votes = keras.ops.convert_to_numpy(PluralityVote()(probabilities))
+    wrong = int(np.sum(np.argmax(votes, axis=1) != test.y))
+    vote_accuracy = 1 - wrong / len(test.y)
+    print(f"plurality vote of {len(members)}: {vote_accuracy:.2%} ({wrong} of {len(test.y)} test images wrong)")
+    if args.json:
+        args.json.write_text(json.dumps({"members": members, "vote_accuracy": vote_accuracy, "wrong": wrong},
+                                        indent=2))
+
+
+if __name__ == "__main__":
+    main()
