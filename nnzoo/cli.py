@@ -83,6 +83,36 @@ def _export(args):
     return 0
 
 
+def _plot(args):
+    try:
+        from nnzoo import plots
+
+        runs, title, kind = args.runs, args.title, args.kind
+        if kind in ("overfitting", "train-vs-test", "filters") and len(runs) != 1:
+            raise ValueError(f"--kind {kind} draws one run; received {len(runs)}: {' '.join(runs)}")
+        if args.labels and kind not in ("accuracy", "costs"):
+            raise ValueError(f"--labels applies to --kind accuracy and costs, not {kind}")
+        if kind == "accuracy":
+            plots.accuracy_curves(runs, metric=args.metric, labels=args.labels, title=title,
+                                  ylim=args.ylim, out=args.out)
+        elif kind == "overfitting":
+            plots.overfitting(runs[0], title=title, out=args.out)
+        elif kind == "train-vs-test":
+            plots.train_vs_test(runs[0], ylim=args.ylim, title=title, out=args.out)
+        elif kind == "costs":
+            plots.training_costs(runs, labels=args.labels, title=title, out=args.out)
+        else:
+            plots.filters(runs[0], layer=args.layer, title=title, out=args.out)
+    except ImportError as err:
+        print(f"nnzoo plot needs matplotlib: pip install \"nnzoo[plots]\" ({err})", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as err:
+        print(f"nnzoo plot: {err}", file=sys.stderr)
+        return 2
+    print(args.out)
+    return 0
+
+
 def make_parser():
     parser = argparse.ArgumentParser(
         prog="nnzoo", description="The networks of Nielsen's Neural Networks and Deep Learning, in Keras 3."
@@ -118,6 +148,19 @@ def make_parser():
     loudness.add_argument("-q", "--quiet", action="store_true", help="only the final line")
     loudness.add_argument("-v", "--verbose", action="store_true", help="also Keras's progress bar")
     train_parser.set_defaults(run=_train)
+    plot_parser = verbs.add_parser("plot", help="draw a figure of the book from run directories as a PNG")
+    plot_parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
+                             help="run directories (history.json); for --kind filters a .keras file or run dir")
+    plot_parser.add_argument("--kind", required=True,
+                             choices=["accuracy", "overfitting", "train-vs-test", "costs", "filters"])
+    plot_parser.add_argument("--out", required=True, metavar="FILE.png")
+    plot_parser.add_argument("--metric", default="validation_accuracy",
+                             help="accuracy key for --kind accuracy (validation_accuracy, test_accuracy, ...)")
+    plot_parser.add_argument("--labels", nargs="+", help="one legend label per run")
+    plot_parser.add_argument("--ylim", nargs=2, type=float, metavar=("LOW", "HIGH"), help="y range in percent")
+    plot_parser.add_argument("--title")
+    plot_parser.add_argument("--layer", default="conv_1", help="the conv layer for --kind filters")
+    plot_parser.set_defaults(run=_plot)
     return parser
 
 

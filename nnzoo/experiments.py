@@ -60,6 +60,8 @@ class Experiment:
         n_validation: evaluate on the first n validation images (the book's
             ``validation_data[:100]``).
         note: what a reader should know when comparing.
+        monitor: record network2's full-pass costs and training accuracy
+            every epoch (the chapter 3 overfitting figures need them).
     """
 
     id: str
@@ -72,6 +74,7 @@ class Experiment:
     book: Optional[BookNumber] = None
     n_validation: Optional[int] = None
     note: str = ""
+    monitor: bool = False
 
     @property
     def chapter(self):
@@ -110,13 +113,15 @@ EXPERIMENTS = (
     Experiment("C3-06", "cross-entropy, 100 hidden, no regularization", "network2",
                {"lmbda": 0.0, "hidden": (100,)}, book=BookNumber(96.82, "test", "peak", "F000:1402")),
     Experiment("C3-07", "overfitting: 1,000 training images, 400 epochs", "network2", {"lmbda": 0.0},
-               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "F000:1553-1602")),
+               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "F000:1553-1602"),
+               monitor=True),
     Experiment("C3-08", "the same unregularized net again (train/test gap)", "network2", {"lmbda": 0.0},
-               book=BookNumber(95.33, "test", "peak", "F000:1628-1632"),
+               book=BookNumber(95.33, "test", "peak", "F000:1628-1632"), monitor=True,
                note="A second run of C3-05's recipe; the book quotes 95.33 here and 95.49 there."),
     Experiment("C3-09", "L2 λ = 0.1 on 1,000 images, 400 epochs", "network2", {"lmbda": 0.1},
-               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "F000:1689-1715")),
-    _canonical("network2", "L2 λ = 5.0 on 50,000 images"),
+               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "F000:1689-1715"),
+               monitor=True),
+    dataclasses.replace(_canonical("network2", "L2 λ = 5.0 on 50,000 images"), monitor=True),
     Experiment("C3-11", "L2, 100 hidden (η = 0.5)", "network2", {"hidden": (100,)},
                book=BookNumber(97.92, "validation", "peak", "F000:1737-1749")),
     _canonical("network2_100", "L2, 100 hidden, η = 0.1, 60 epochs: the 98% run"),
@@ -130,6 +135,9 @@ EXPERIMENTS = (
     Experiment("C3-15-default", "new initialisation N(0,1/√n_in), 30 hidden, η = 0.1", "network2",
                {"init": "default", "eta": 0.1}, note="Book: almost 93% after the first epoch, "
                "'somewhat over 96 percent' at the end (validation)."),
+    *(Experiment(f"C3-22-eta{eta:g}", f"learning rate η = {eta:g} (training cost)", "network2", {"eta": eta},
+                 monitor=True, note="The book plots the training cost only (P25); no accuracy is reported.")
+      for eta in (0.025, 0.25, 2.5)),
     Experiment("C3-17", "bad hyper-parameters: η = 10, λ = 1000", "network2",
                {"init": "default", "eta": 10.0, "lmbda": 1000.0},
                book=BookNumber(9.67, "validation", "final", "F000:2531-2566"),
@@ -163,7 +171,17 @@ EXPERIMENTS = (
     _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs", runs=3,
                note=_CH6_NOTE),
     _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets"),
+    _canonical("deep_fc_ciresan", "beyond the book: Cireşan et al.'s 5-hidden-layer MLP, η 1e-3 → 1e-6",
+               note="Cited by the book, not run by it; Cireşan et al. used elastic deformations and "
+                    "online SGD on a GPU. Hours on a GPU at mini-batch 1."),
 )
+
+#: Chapter 1's non-neural baselines (C1-05 ... C1-07): accuracy in percent on the test set.
+BASELINES = {
+    "C1-05": ("random guess", 10.0, "F004:463"),
+    "C1-06": ("average darkness", 22.25, "F004:464-465"),
+    "C1-07": ("SVM, scikit-learn defaults", 94.35, "F004:466-467"),
+}
 
 #: Chapter 5 (C5-05): ‖∂C/∂bˡ‖ of each hidden layer right after initialisation.
 LEARNING_SPEED_AT_INIT = {
@@ -216,7 +234,7 @@ def _pick(history, split, report):
     return {"first": values[0], "final": values[-1], "peak": max(values)}[report]
 
 
-def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None):
+def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None, subset=None):
     """Train one experiment; write and return its ``experiment.json`` record.
 
     Args:
@@ -226,6 +244,9 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         epochs: override the book's epochs (recorded as a reduced budget).
         seed: the first run's seed.
         out: the run directory (default ``runs/experiments/ID``).
+        subset: train on the first ``subset`` training images and score on
+            the first ``subset`` validation and test images (a smoke test;
+            recorded as a reduced budget).
     """
     experiment = get(experiment_id)
     recipe = experiment.recipe()
@@ -233,10 +254,17 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
     epochs = epochs or recipe["epochs"]
     out = Path(out or DEFAULT_OUT / experiment.id)
     command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    data_spec, n_validation, n_test = recipe["data"], experiment.n_validation, None
+    if subset:
+        base, _, first = data_spec.partition("[:")
+        n_train = min(subset, int(first.rstrip("]"))) if first else subset
+        data_spec, n_test = f"{base}[:{n_train}]", subset
+        n_validation = min(subset, n_validation or subset)
     try:
         result = training.train(
-            experiment.model, epochs=epochs, runs=runs, data=recipe["data"], seed=seed, out=out,
-            verbose=verbose, n_validation=experiment.n_validation, announce=False, **experiment.overrides,
+            experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
+            verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
+            announce=False, **experiment.overrides,
         )
     except training.TrainingError as err:
         record = {
@@ -257,6 +285,9 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         experiment.id, best.history, seeds=[r.seed for r in result.runs], runs=runs, measured=measured,
         wall_time=result.wall_time, command=command,
     )
+    if subset:
+        record["data"] = data_spec
+        record["reduced_budget"] = "; ".join(filter(None, [record["reduced_budget"], f"subset of {subset} images"]))
     (out / "experiment.json").write_text(json.dumps(record, indent=2))
     if verbose:
         book = experiment.book
@@ -326,6 +357,8 @@ def main(chapters, description, argv=None):
     parser.add_argument("--epochs", type=int, help="epochs (default: the book's; fewer is labelled reduced)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="parent of the run directories")
+    parser.add_argument("--subset", type=int, metavar="N",
+                        help="smoke test: the first N training, validation and test images only")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     selected = [e for c in chapters for e in chapter(c)]
@@ -338,5 +371,5 @@ def main(chapters, description, argv=None):
     for experiment in selected:
         run(experiment.id, runs=args.runs, epochs=args.epochs, seed=args.seed,
             out=Path(args.out) / experiment.id, verbose=0 if args.quiet else 1,
-            command=" ".join(["python", *sys.argv]))
+            command=" ".join(["python", *sys.argv]), subset=args.subset)
     return 0

@@ -12,7 +12,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
 # Recipe entries that shape the compiled model; the rest (epochs, data, ...)
 # belong to training.
 BUILD_RECIPE_KEYS = ("cost", "init", "eta", "lmbda", "regularization", "n_train", "batch_size")
-TRAINING_ONLY_KEYS = ("epochs", "data", "runs", "protocol", "shuffle")
+TRAINING_ONLY_KEYS = ("epochs", "data", "runs", "protocol", "shuffle", "eta_final", "monitor")
 EXTRA_KEYS = ("seed", "compile")
 
 

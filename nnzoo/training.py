@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import data, options, registry
+from nnzoo import callbacks, data, options, registry
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
@@ -239,11 +239,20 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
         if start:
             log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
             history, start = [], 0
-        build_args = {k: v for k, v in config.items() if k not in ("epochs", "data", "seed")}
+        build_args = {k: v for k, v in config.items()
+                      if k not in ("epochs", "data", "seed", "monitor", "eta_final")}
         model = registry.build(name, seed=seed, **build_args)
 
     epochs = config["epochs"]
+    monitor = None
+    if config.get("monitor"):
+        monitor = callbacks.BookMonitor(config["cost"], lmbda=config["lmbda"],
+                                        regularization=config["regularization"])
+        monitor.set_model(model)
     for epoch in range(start, epochs):
+        if config.get("eta_final"):  # geometric decay from eta to eta_final over the run
+            fraction = epoch / max(epochs - 1, 1)
+            model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
         epoch_seed = _epoch_seed(seed, epoch)
         keras.utils.set_random_seed(epoch_seed)  # the dropout masks of this epoch
         x, y = split.train
@@ -270,6 +279,13 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
             "eta": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
             "seconds": seconds,
         }
+        if monitor:  # network2's end-of-epoch full passes, its λ term scaled by each set's size
+            entry.update(
+                training_cost=monitor.total_cost(split.train),
+                training_accuracy=monitor.accuracy(split.train) / len(split.train.y),
+                test_cost=monitor.total_cost(split.test),
+                validation_cost=monitor.total_cost(split.validation),
+            )
         # Checkpoint, then history, then drop the old checkpoint: a kill at any
         # point leaves a history whose length names an existing checkpoint.
         model.save(run_dir / f"checkpoint-{epoch + 1}.keras")
@@ -299,7 +315,7 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
 
 
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
-          n_validation=None, n_test=None, announce=True, **overrides):
+          n_validation=None, n_test=None, monitor=False, announce=True, **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
@@ -316,9 +332,13 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         verbose: 0 quiet, 1 one line per epoch, 2 also Keras's progress bar.
         n_validation, n_test: evaluate on the first n validation / test
             images only (for quick checks; the book uses all 10,000).
+        monitor: also record network2's full-pass ``training_cost``,
+            ``training_accuracy``, ``validation_cost`` and ``test_cost`` every
+            epoch (for the chapter 3 overfitting figures).
         announce: print the measured-vs-book line at the end (when verbose).
         **overrides: model overrides for ``nnzoo.build`` (``eta``,
-            ``lmbda``, ``hidden``, ...).
+            ``lmbda``, ``hidden``, ...), and ``eta_final``: decay η
+            geometrically from ``eta`` to ``eta_final`` over the epochs.
 
     Example:
 
@@ -332,12 +352,18 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         raise ValueError(f"runs must be a positive integer. Received: runs={runs!r}.")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}.")
+    schedule = {key: overrides.pop(key) for key in ("eta_final",) if key in overrides}
+    if "eta_final" in schedule and not (isinstance(schedule["eta_final"], (int, float))
+                                        and schedule["eta_final"] > 0):
+        raise ValueError(f"eta_final must be a number > 0. Received: eta_final={schedule['eta_final']!r}.")
     options.resolve(model_card, overrides)  # bad overrides fail before any data is read
     data_spec = data or model_card.recipe["data"]
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
     recipe = dict(model_card.recipe)
     recipe.update(epochs=epochs or recipe["epochs"], data=data_spec, n_train=len(split.train.y))
-    recipe.update(overrides)
+    recipe.update(overrides, **schedule)
+    if monitor:
+        recipe["monitor"] = True
     protocol = Protocol.for_card(model_card)
     out = Path(out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}")
     started = time.perf_counter()

@@ -20,6 +20,9 @@ def learning_speeds_at_init(seed=0):
 
 
 if __name__ == "__main__":
-    if "--speeds-only" not in sys.argv:
+    if "--speeds-only" in sys.argv:
+        sys.argv.remove("--speeds-only")
+    else:
         experiments.main([5], __doc__)
     learning_speeds_at_init()
+    sys.exit(0)

@@ -142,3 +142,18 @@ register(ModelCard(
     book_result=BookResult(97.80, "test", CH6_PROTOCOL, "C6-01", "F000:4147-4181"),
     builder=build_dense,
 ))
+
+register(ModelCard(
+    name="deep_fc_ciresan",
+    summary="Beyond the book: the 2,500-2,000-1,500-1,000-500 MLP of Cireşan et al. (2010) that chapter 6 cites.",
+    chapter=6,
+    book_code="network3.py",
+    book_call="(cited, not run by the book) MLP 784-2500-2000-1500-1000-500-10 on deformed MNIST, "
+    "η decreased from 1e-3 to 1e-6",
+    architecture={"hidden": (2500, 2000, 1500, 1000, 500), "activation": "tanh", "p_dropout": 0.0},
+    recipe=dict(cost="log_likelihood", init="default", eta=1e-3, eta_final=1e-6, lmbda=0.0,
+                regularization="l2", batch_size=1, n_train=250_000, epochs=800, data="expanded"),
+    params=11_972_510,
+    book_result=BookResult(99.65, "test", "reported by Cireşan et al., cited by the book", "C6-L2", "F000:4390-4394"),
+    builder=build_dense,
+))

@@ -1,0 +1,59 @@
+"""Every recipe runs end to end on a small real subset with a one-epoch budget."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnzoo import experiments
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+CHAPTER_RECIPES = {"ch1.py": 1, "ch3.py": 3, "ch5.py": 5, "ch6.py": 6}
+
+
+def run_script(name, argv, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [name, *argv])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(RECIPES / name), run_name="__main__")
+    assert stopped.value.code in (0, None)
+
+
+@pytest.mark.parametrize("script", sorted(CHAPTER_RECIPES))
+def test_chapter_recipe_runs_every_experiment(script, tmp_path, monkeypatch, mnist_split):
+    argv = ["--subset", "60", "--epochs", "1", "--runs", "1", "--out", str(tmp_path), "-q"]
+    run_script(script, argv, monkeypatch)
+    for experiment in experiments.chapter(CHAPTER_RECIPES[script]):
+        record = json.loads((tmp_path / experiment.id / "experiment.json").read_text())
+        assert record["id"] == experiment.id
+        assert record.get("measured") is not None or record.get("diverged")
+        if record.get("measured") is not None:
+            assert "subset of 60 images" in record["reduced_budget"]
+            assert 0 <= record["measured"]["accuracy"] <= 100
+
+
+def test_ch1_network_main_job_runs(monkeypatch, capsys, mnist_split):
+    monkeypatch.setattr(sys, "argv", ["ch1_network.py", "--epochs", "1"])
+    runpy.run_path(str(RECIPES / "ch1_network.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "Epoch 0:" in out and "book:     95.42%" in out
+
+
+def test_baselines_recipe(monkeypatch, capsys, mnist_split):
+    monkeypatch.setattr(sys, "argv", ["ch1_baselines.py"])
+    runpy.run_path(str(RECIPES / "ch1_baselines.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "C1-06 average darkness: measured 22.25%" in out
+
+
+def test_ensemble_vote_recipe(tmp_path, monkeypatch, capsys, mnist_split):
+    import nnzoo
+
+    for k in (1, 2):
+        member = tmp_path / f"member-{k}"
+        member.mkdir()
+        nnzoo.build("conv2_dropout", seed=k, hidden=(8, 8)).save(member / "checkpoint-1.keras")
+    monkeypatch.setattr(sys, "argv", ["ensemble_vote.py", str(tmp_path)])
+    runpy.run_path(str(RECIPES / "ensemble_vote.py"), run_name="__main__")
+    assert "plurality vote of 2" in capsys.readouterr().out
