@@ -278,7 +278,15 @@ def _is_saved_model(directory):
 # ----------------------------------------------------------------------------- load
 
 
-_RUN_DIR_FILES = ("model.keras", "checkpoint.keras")
+_RUN_DIR_FILES = ("model.keras", "checkpoint-EPOCH.keras")
+
+
+def _run_dir_model(directory):
+    """A run directory's final ``model.keras``, else its latest ``checkpoint-EPOCH.keras``."""
+    if (directory / "model.keras").is_file():
+        return directory / "model.keras"
+    checkpoints = [p for p in directory.glob("checkpoint-*.keras") if p.stem.split("-")[-1].isdigit()]
+    return max(checkpoints, key=lambda p: int(p.stem.split("-")[-1]), default=None)
 
 
 def load(path, *, compile=True):
@@ -286,7 +294,8 @@ def load(path, *, compile=True):
 
     Args:
         path: a ``.keras`` file, or a run directory holding ``model.keras``
-            (the final model) or, failing that, ``checkpoint.keras``.
+            (the final model) or, failing that, its latest
+            ``checkpoint-EPOCH.keras`` (an unfinished or interrupted run).
         compile: passed to ``keras.models.load_model``.
 
     Returns:
@@ -318,9 +327,9 @@ def load(path, *, compile=True):
         saved_model = _saved_model_in(path)
         if saved_model is not None:
             raise ValueError(_tfsm_hint(path, saved_model))
-        for name in _RUN_DIR_FILES:
-            if (path / name).is_file():
-                return keras.models.load_model(path / name, compile=compile)
+        found = _run_dir_model(path)
+        if found is not None:
+            return keras.models.load_model(found, compile=compile)
         raise ValueError(
             f"The directory {str(path)!r} holds neither {' nor '.join(_RUN_DIR_FILES)}. Expected a .keras "
             f"file or a run directory."

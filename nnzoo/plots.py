@@ -108,7 +108,7 @@ def _history_source(run):
             return json.loads(chosen.read_text()), path.name
     if runs:
         raise ValueError(
-            f"{path} holds several runs ({', '.join(runs)}) and no summary.json naming the best; "
+            f"{path} holds runs ({', '.join(runs)}) and no summary.json naming the best; "
             f"pass one of them, e.g. {path / runs[0]}."
         )
     if members:
@@ -219,7 +219,9 @@ def accuracy_curves(run_dirs, metric="validation_accuracy", labels=None, *, titl
     sources = [_history_source(run) for run in _as_list(run_dirs)]
     legend = len(sources) > 1 or labels is not None or bool(reference)
     labels = _labels(labels, [name for _, name in sources], len(sources))
-    fig = _figure(6.4, 4.2)
+    entries = len(sources) + len(reference or {})
+    outside = legend and entries > 3
+    fig = _figure(6.4, 4.2 + (0.22 * entries + 0.2 if outside else 0.0))
     ax = fig.add_subplot()
     for index, ((history, name), label) in enumerate(zip(sources, labels)):
         _require(history, metric, name, "train it with monitor=True" if metric == "training_accuracy" else None)
@@ -233,7 +235,9 @@ def accuracy_curves(run_dirs, metric="validation_accuracy", labels=None, *, titl
     if ylim is not None:
         ax.set_ylim(*ylim)
     ax.set_title(title or f"{_pretty(metric)} per epoch")
-    if legend:
+    if outside:  # many entries would hide the curves: list them under the axes
+        fig.legend(loc="outside lower center", fontsize=9, frameon=False)
+    elif legend:
         ax.legend(loc="lower right")
     return _save(fig, out)
 
@@ -461,8 +465,9 @@ def misclassified(models_or_paths, x, y, max_images=40, *, ncols=10, batch_size=
 
     >>> from nnzoo import data
     >>> test = data.load_split().test  # doctest: +SKIP
-    >>> members = sorted(Path(".gpu/runs/conv2_dropout_ensemble").glob("member-*/checkpoint-*.keras"))
+    >>> members = [".gpu/runs/conv2_dropout_ensemble/member-1/checkpoint-31.keras", ...]  # doctest: +SKIP
     >>> fig = misclassified(members, test.x, test.y, out="errors.png")  # doctest: +SKIP
+    >>> wrong_indices, predictions = fig.nnzoo_wrong  # doctest: +SKIP
     """
     models = _as_models(models_or_paths)
     x = _images(x)
@@ -584,7 +589,7 @@ def _speed_bars(speeds, layer_names, reference, title, out):
     names = list(layer_names) if layer_names is not None else _default_names(depth)
     if len(names) != depth:
         raise ValueError(f"Got {len(names)} layer names for {depth} layers.")
-    fig = _figure(6.8, 4.2)
+    fig = _figure(max(6.4, 1.0 + 0.55 * depth * len(table)), 4.4)
     ax = fig.add_subplot()
     width = 0.8 / len(table)
     labelled = False
@@ -593,14 +598,17 @@ def _speed_bars(speeds, layer_names, reference, title, out):
         ax.bar(positions, values, width=width * 0.9, color=_COLORS[group % len(_COLORS)],
                label=network or "measured")
         for position, value in zip(positions, values):
-            ax.annotate(f"{value:.3g}", (position, value), textcoords="offset points", xytext=(0, 2),
-                        ha="center", va="bottom", fontsize=7)
+            ax.annotate(f"{value:.2g}", (position, value), textcoords="offset points", xytext=(0, -3),
+                        ha="center", va="top", fontsize=7, color="white", fontweight="bold")
         if network in refs:
             count = min(len(values), len(refs[network]))
             ax.scatter(positions[:count], refs[network][:count], marker="_", s=250, color="black",
                        linewidths=2, zorder=3, label=None if labelled else "the book")
             labelled = True
     ax.set_yscale("log")
+    highest = max(max(values) for values in [*table.values(), *refs.values()])
+    lowest = min(min(values) for values in [*table.values(), *refs.values()])
+    ax.set_ylim(lowest / 3, highest * 6)  # room for the legend and the value labels
     ax.set_xticks(np.arange(depth), names)
     ax.set_ylabel("Speed of learning ‖∂C/∂b‖ at initialisation")
     ax.set_title(title or "Speed of learning of each hidden layer at initialisation")

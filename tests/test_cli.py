@@ -14,7 +14,7 @@ def test_list_prints_every_model(capsys):
 
 
 def test_list_filters(capsys):
-    cli.main(["list", "deep_*"])
+    cli.main(["list", "deep_sigmoid_*"])
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 

@@ -297,7 +297,7 @@ def test_load_keras_file_and_run_dirs(tmp_path):
     (tmp_path / "run").mkdir()
     model.save(tmp_path / "run" / "model.keras")
     (tmp_path / "resumable").mkdir()
-    model.save(tmp_path / "resumable" / "checkpoint.keras")
+    model.save(tmp_path / "resumable" / "checkpoint-3.keras")
     for path in (tmp_path / "net.keras", tmp_path / "run", str(tmp_path / "resumable")):
         loaded = nnzoo.load(path)
         assert loaded.name == "shallow_sigmoid"
@@ -316,7 +316,7 @@ def test_load_refuses_saved_models_and_other_files(tmp_path):
     with pytest.raises(ValueError, match="weights only"):
         nnzoo.load(tmp_path / "w.weights.h5")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="neither model.keras nor checkpoint.keras"):
+    with pytest.raises(ValueError, match="neither model.keras nor checkpoint-EPOCH.keras"):
         nnzoo.load(tmp_path / "empty")
 
 

@@ -62,13 +62,16 @@ def p38():
     runs = _need(*(H100 / name for name, _ in LADDER))
     labels = []
     for (name, what), run in zip(LADDER, runs):
-        measured = json.loads((run / "experiment.json").read_text())["measured"]["accuracy"]
-        labels.append(f"{name}: {what} ({measured:.2f}%)")
+        record = json.loads((run / "experiment.json").read_text())
+        labels.append(f"{name}: {what} ({record['measured']['accuracy']:.2f}%; book {record['book']['accuracy']:.2f}%)")
     vote = json.loads(_need(H100 / "conv2_dropout_ensemble" / "vote.json")[0].read_text())
-    reference = {f"conv2_dropout_ensemble: vote of 5 ({100 * vote['vote_accuracy']:.2f}%)": vote["vote_accuracy"]}
+    book = json.loads((H100 / "conv2_dropout_ensemble" / "experiment.json").read_text())["book"]["accuracy"]
+    reference = {f"conv2_dropout_ensemble: vote of 5 ({100 * vote['vote_accuracy']:.2f}%; book {book:.2f}%)":
+                 vote["vote_accuracy"]}
     return plots.accuracy_curves(runs, metric="test_accuracy", labels=labels, ylim=(97, 99.8),
                                  reference=reference,
-                                 title="P38: the chapter 6 ladder, test accuracy per epoch (H100 runs)",
+                                 title="P38: the chapter 6 ladder, test accuracy per epoch (H100 runs)\n"
+                                       "legend: reported (test at best validation epoch); book",
                                  out=HERE / "p38_chapter6_ladder.png")
 
 
@@ -119,6 +122,27 @@ def p29():
                               out=HERE / "p29_speed_at_init.png")
 
 
+def p30_p32():
+    """From the speeds ``recipes/ch5.py`` records (C5-06) in runs/experiments/C5-06/speeds.json."""
+    from nnzoo import plots
+
+    (path,) = _need(EXPERIMENTS / "C5-06" / "speeds.json")
+    record = json.loads(path.read_text())
+    figures = []
+    for number, depth in ((30, 2), (31, 3), (32, 4)):
+        name = f"deep_sigmoid_{depth}"
+        if name not in record["networks"]:
+            raise Missing(f"{path.relative_to(ROOT)} has no {name}")
+        speeds = record["networks"][name]["speeds"]
+        figures.append(plots.layer_speeds(
+            speeds, [f"Hidden layer {i + 1}" for i in range(depth)],
+            title=f"P{number}: speed of learning, {depth} hidden layers ({name})\n"
+                  f"batch gradient descent on {record['images']:,} images, η = {record['eta']}, "
+                  f"{len(speeds) - 1} epochs",
+            out=HERE / f"p{number}_speed_{depth}_hidden.png"))
+    return figures
+
+
 def p08_p11():
     from nnzoo import plots
 
@@ -166,7 +190,7 @@ def p25():
                                 out=HERE / "p25_learning_rates.png")
 
 
-FIGURES = {"P37": p37, "P38": p38, "P35": p35, "P34": p34, "P29": p29, "P8-P11": p08_p11, "P12": p12,
+FIGURES = {"P37": p37, "P38": p38, "P35": p35, "P34": p34, "P29": p29, "P30-P32": p30_p32, "P8-P11": p08_p11, "P12": p12,
            "P13-P14": p13_p14, "P15": p15, "P23": p23, "P25": p25}
 
 

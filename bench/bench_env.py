@@ -1,0 +1,107 @@
+"""What the benchmark records about the machine and the libraries."""
+
+import json
+import os
+import platform
+import sys
+
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REMOVED_MARKER = "NNZOO_BENCH_REMOVED_ENV"
+THREAD_VARS = OPENBLAS_VARS + (
+    "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "CUDA_VISIBLE_DEVICES",
+)
+
+
+def cpu_info():
+    model, flags = None, set()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model is None:
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    return {
+        "model": model or platform.processor() or platform.machine(),
+        "logical_cores": os.cpu_count(),
+        "cores_available": affinity,
+        "simd": sorted(flags & {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni",
+                                "amx_tile"}),
+        "machine": platform.machine(),
+    }
+
+
+def load_average():
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def numpy_blas():
+    """numpy's BLAS: build info, and the kernel in use via threadpoolctl when it is installed."""
+    import numpy as np
+
+    info = {}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        info["build"] = {k: blas.get(k) for k in ("name", "version", "openblas configuration") if blas.get(k)}
+    except Exception as err:  # numpy < 1.26 has no mode="dicts"
+        info["build"] = f"unavailable ({type(err).__name__})"
+    try:
+        import threadpoolctl
+    except ImportError:
+        info["threadpoolctl"] = "not installed (pip install threadpoolctl to report the BLAS kernel)"
+    else:
+        info["threadpoolctl"] = [
+            {k: v for k, v in pool.items() if k in ("user_api", "internal_api", "prefix", "version",
+                                                     "architecture", "num_threads", "threading_layer")}
+            for pool in threadpoolctl.threadpool_info()
+            if pool.get("user_api") == "blas"
+        ]
+    return info
+
+
+def environment(torch_module=None):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    env = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "torch": getattr(torch_module, "__version__", None),
+        "cpu": cpu_info(),
+        "tensorflow_threads": {
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            "note": "0 means TensorFlow's default (one per available core)",
+        },
+        "tensorflow_visible_devices": [d.device_type for d in tf.config.get_visible_devices()],
+        "torch_threads": None,
+        "numpy_blas": numpy_blas(),
+        "env": {k: os.environ[k] for k in THREAD_VARS if k in os.environ},
+        "openblas_env_removed": json.loads(os.environ[REMOVED_MARKER]) if REMOVED_MARKER in os.environ else None,
+    }
+    try:
+        import nnzoo
+        env["nnzoo"] = nnzoo.__version__
+    except Exception:  # pragma: no cover
+        env["nnzoo"] = None
+    if torch_module is not None:
+        env["torch_threads"] = {"intra_op": torch_module.get_num_threads(),
+                                "inter_op": torch_module.get_num_interop_threads()}
+    return env
