@@ -72,6 +72,17 @@ def numpy_blas():
     return info
 
 
+def _installed_version(distribution):
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
 def environment(torch_module=None):
     import keras
     import numpy as np
@@ -83,7 +94,8 @@ def environment(torch_module=None):
         "numpy": np.__version__,
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
-        "torch": getattr(torch_module, "__version__", None),
+        "torch": getattr(torch_module, "__version__", None),  # None: not imported in this run
+        "torch_installed": _installed_version("torch"),
         "cpu": cpu_info(),
         "tensorflow_threads": {
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),

@@ -70,7 +70,7 @@ def render(results):
         f"CPU: {cpu.get('model')} ({cpu.get('cores_available')} cores available, "
         f"{cpu.get('logical_cores')} logical; {', '.join(cpu.get('simd', [])) or 'no SIMD flags read'}). "
         f"Python {env.get('python')}, NumPy {env.get('numpy')}, TensorFlow {env.get('tensorflow')}, "
-        f"Keras {env.get('keras')}, PyTorch {env.get('torch') or 'not installed'}, nnzoo {env.get('nnzoo')}.  "
+        f"Keras {env.get('keras')}, PyTorch {_torch_text(env)}, nnzoo {env.get('nnzoo')}.  "
     )
     lines.append(
         f"Threads: TensorFlow intra/inter-op {tf_threads.get('intra_op')}/{tf_threads.get('inter_op')} "
@@ -144,6 +144,14 @@ def _verdict(value, target):
     if value is None:
         return "n/a"
     return f"{'yes' if value >= target else 'no'} ({value:.2f}×)"
+
+
+def _torch_text(env):
+    if env.get("torch"):
+        return env["torch"]
+    if env.get("torch_installed"):
+        return f"{env['torch_installed']} (installed, not used)"
+    return "not installed"
 
 
 def _env_text(env):

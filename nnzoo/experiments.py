@@ -138,6 +138,11 @@ EXPERIMENTS = (
     *(Experiment(f"C3-22-eta{eta:g}", f"learning rate η = {eta:g} (training cost)", "network2", {"eta": eta},
                  monitor=True, note="The book plots the training cost only (P25); no accuracy is reported.")
       for eta in (0.025, 0.25, 2.5)),
+    *(Experiment(f"C3-16-{init}", f"{label} initialisation, 100 hidden, η = 0.1", "network2",
+                 {"init": init, "eta": 0.1, "hidden": (100,)},
+                 note="Book: the two curves don't quite meet in 30 epochs, and become almost the same "
+                      "a few epochs later (validation).")
+      for init, label in (("large", "old N(0,1)"), ("default", "new N(0,1/√n_in)"))),
     Experiment("C3-17", "bad hyper-parameters: η = 10, λ = 1000", "network2",
                {"init": "default", "eta": 10.0, "lmbda": 1000.0},
                book=BookNumber(9.67, "validation", "final", "F000:2531-2566"),

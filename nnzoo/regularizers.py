@@ -43,8 +43,21 @@ def _check_lmbda(lmbda):
         )
 
 
+class _TrainingSetPenalty(keras.regularizers.Regularizer):
+    """A penalty scaled by the training-set size n: stores and serializes λ and n."""
+
+    def __init__(self, lmbda, n=50_000):
+        _check_lmbda(lmbda)
+        _check_positive_int("n", n)
+        self.lmbda = float(lmbda)
+        self.n = int(n)
+
+    def get_config(self):
+        return {"lmbda": self.lmbda, "n": self.n}
+
+
 @keras.saving.register_keras_serializable(package="nnzoo")
-class Network2L2(keras.regularizers.Regularizer):
+class Network2L2(_TrainingSetPenalty):
     """network2's L2 penalty (λ/2n)·Σw² (the book's eq. 87).
 
     Args:
@@ -53,12 +66,6 @@ class Network2L2(keras.regularizers.Regularizer):
             1,000 for its overfitting experiments).
     """
 
-    def __init__(self, lmbda, n=50_000):
-        _check_lmbda(lmbda)
-        _check_positive_int("n", n)
-        self.lmbda = float(lmbda)
-        self.n = int(n)
-
     @property
     def coefficient(self):
         return self.lmbda / (2.0 * self.n)
@@ -66,12 +73,9 @@ class Network2L2(keras.regularizers.Regularizer):
     def __call__(self, x):
         return self.coefficient * ops.sum(ops.square(x))
 
-    def get_config(self):
-        return {"lmbda": self.lmbda, "n": self.n}
-
 
 @keras.saving.register_keras_serializable(package="nnzoo")
-class L1(keras.regularizers.Regularizer):
+class L1(_TrainingSetPenalty):
     """The book's L1 penalty (λ/n)·Σ|w| (eq. 95); sgn(0) = 0 in the update.
 
     Args:
@@ -79,21 +83,12 @@ class L1(keras.regularizers.Regularizer):
         n: the size of the training set.
     """
 
-    def __init__(self, lmbda, n=50_000):
-        _check_lmbda(lmbda)
-        _check_positive_int("n", n)
-        self.lmbda = float(lmbda)
-        self.n = int(n)
-
     @property
     def coefficient(self):
         return self.lmbda / self.n
 
     def __call__(self, x):
         return self.coefficient * ops.sum(ops.abs(x))
-
-    def get_config(self):
-        return {"lmbda": self.lmbda, "n": self.n}
 
 
 @keras.saving.register_keras_serializable(package="nnzoo")

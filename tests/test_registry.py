@@ -18,7 +18,7 @@ def test_every_book_network_is_registered():
         "deep_sigmoid_1", "deep_sigmoid_2", "deep_sigmoid_3", "deep_sigmoid_4", "shallow_softmax",
         "conv1", "conv1_nofc", "conv2", "conv2_tanh", "conv2_relu", "conv2_relu_fc300",
         "conv2_relu_fc1000", "conv2_relu_2fc", "conv2_relu_2fc300", "conv2_relu_2fc1000",
-        "conv2_dropout", "conv2_dropout_ensemble",
+        "conv2_dropout", "conv2_dropout_ensemble", "deep_fc_ciresan",
     }
     assert set(ALL) == expected
     assert ALL == sorted(ALL)

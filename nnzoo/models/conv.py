@@ -11,6 +11,7 @@ matters for porting weights.)
 
 import keras
 
+from nnzoo import initializers
 from nnzoo.models import _common
 from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
@@ -24,7 +25,7 @@ def build_conv(model_card, config):
     inputs = _common.image_input()
     x = inputs
     for index, (filters, kernel) in enumerate(config["conv"], start=1):
-        kernel_init, bias_init = _common.initializers.initializers_for(
+        kernel_init, bias_init = initializers.initializers_for(
             config["init"], pool_area=POOL * POOL, seed=seeds()
         )
         x = keras.layers.Conv2D(
