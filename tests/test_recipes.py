@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nnzoo import experiments
+from nnzoo import experiments, results
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 CHAPTER_RECIPES = {"ch1.py": 1, "ch3.py": 3, "ch5.py": 5, "ch6.py": 6}
@@ -57,3 +57,19 @@ def test_ensemble_vote_recipe(tmp_path, monkeypatch, capsys, mnist_split):
     monkeypatch.setattr(sys, "argv", ["ensemble_vote.py", str(tmp_path)])
     runpy.run_path(str(RECIPES / "ensemble_vote.py"), run_name="__main__")
     assert "plurality vote of 2" in capsys.readouterr().out
+
+
+def test_results_table_renders_the_records(tmp_path, monkeypatch, mnist_split):
+    run_script("ch1.py", ["--only", "C1-01", "C1-03", "--subset", "60", "--epochs", "1", "--runs", "1",
+                          "--out", str(tmp_path), "-q"], monkeypatch)
+    records = results.load_records(tmp_path)
+    assert sorted(records) == ["C1-01", "C1-03"]
+    table = results.render(records)
+    row = next(line for line in table.splitlines() if line.startswith("| C1-01 |"))
+    assert "95.42 (test)" in row and "⚠" in row
+    assert "reduced budget: 1 of 30 epochs; 1 of 3 runs; subset of 60 images" in table
+    target = tmp_path / "RESULTS.md"
+    target.write_text(f"intro\n{results.BEGIN}\nold\n{results.END}\noutro\n")
+    results.write_into(target, table)
+    text = target.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("outro\n") and "| C1-03 |" in text
