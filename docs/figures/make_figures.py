@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 H100 = ROOT / "docs" / "runs" / "h100"
-EXPERIMENTS = ROOT / "runs" / "experiments"
+EXPERIMENTS = ROOT / "docs" / "runs" / "cpu"  # committed copies of runs/experiments/ID
 GPU = ROOT / ".gpu" / "runs"
 
 
@@ -123,7 +123,7 @@ def p29():
 
 
 def p30_p32():
-    """From the speeds ``recipes/ch5.py`` records (C5-06) in runs/experiments/C5-06/speeds.json."""
+    """From the speeds ``recipes/ch5.py`` records (C5-06) in docs/runs/cpu/C5-06/speeds.json."""
     from nnzoo import plots
 
     (path,) = _need(EXPERIMENTS / "C5-06" / "speeds.json")
