@@ -237,6 +237,16 @@ _REPORTS = {
 }
 
 
+def _protocol(experiment, split, network3):
+    card = registry.card(experiment.model)
+    if "member" in card.architecture:
+        return "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
+    if network3:
+        return training.Protocol.for_card(card).describe()
+    report = experiment.book.report if experiment.book else "peak"
+    return f"{_REPORTS[report].format(split=split)}; reshuffled every epoch"
+
+
 def _pick(history, split, report):
     values = [entry[f"{split}_accuracy"] for entry in history]
     return {"first": values[0], "final": values[-1], "peak": max(values)}[report]
@@ -320,6 +330,7 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
     recipe = experiment.recipe()
     book = experiment.book
     network3 = registry.card(experiment.model).book_code == "network3.py"
+    ensemble = "member" in registry.card(experiment.model).architecture
     split = book.split if book else ("test" if network3 else "validation")
     if measured is None:
         if network3:
@@ -340,12 +351,13 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         "epochs": len(history),
         "runs": runs,
         "seeds": list(seeds),
-        "protocol": training.Protocol.for_card(registry.card(experiment.model)).describe() if network3 else
-        f"{_REPORTS[book.report if book else 'peak'].format(split=split)}; reshuffled every epoch",
+        "protocol": _protocol(experiment, split, network3),
         "book": dataclasses.asdict(book) if book else None,
         "measured": {"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
-        "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
-        "final_epoch": {k: 100 * history[-1][f"{k}_accuracy"] for k in ("validation", "test")},
+        **({} if ensemble else {
+            "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
+            "final_epoch": {k: 100 * history[-1][f"{k}_accuracy"] for k in ("validation", "test")},
+        }),
         "reduced_budget": "; ".join(reduced) or None,
         "note": " ".join(filter(None, [experiment.note, note])),
         "hardware": hardware_text or hardware(),
