@@ -37,6 +37,8 @@ from nnzoo.models.ensemble import member_seed
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
 
 DEFAULT_RUNS_DIR = "runs"
+# Recipe entries that shape the training run, not the model.
+_TRAINING_KEYS = ("epochs", "data", "seed", "monitor", "eta_final", "n_validation", "n_test")
 
 
 class TrainingError(RuntimeError):
@@ -224,12 +226,16 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
                 f"{run_dir} holds a run of another recipe ({recipe_path}). "
                 f"Use another out= directory, or delete it to start over."
             )
-    _write_json(recipe_path, recipe)
-    log = _RunLog(run_dir, verbose)
-
     history_path = run_dir / "history.json"
     history = json.loads(history_path.read_text()) if history_path.exists() else []
     start = len(history)
+    if start > config["epochs"]:
+        raise TrainingError(
+            f"{run_dir} already holds {start} epochs. Received: epochs={config['epochs']}. Pass "
+            f"epochs >= {start} to extend it, or use another out= directory."
+        )
+    _write_json(recipe_path, recipe)
+    log = _RunLog(run_dir, verbose)
     checkpoint = run_dir / f"checkpoint-{start}.keras"
     seed = config["seed"]
     if start and checkpoint.exists():
@@ -239,8 +245,7 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
         if start:
             log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
             history, start = [], 0
-        build_args = {k: v for k, v in config.items()
-                      if k not in ("epochs", "data", "seed", "monitor", "eta_final")}
+        build_args = {k: v for k, v in config.items() if k not in _TRAINING_KEYS}
         model = registry.build(name, seed=seed, **build_args)
 
     epochs = config["epochs"]
@@ -364,6 +369,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     recipe.update(overrides, **schedule)
     if monitor:
         recipe["monitor"] = True
+    # Part of the recipe, so that resuming with other evaluation sets is refused.
+    recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
     protocol = Protocol.for_card(model_card)
     out = Path(out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}")
     started = time.perf_counter()

@@ -276,6 +276,21 @@ def test_resume_continues_after_the_last_completed_epoch(real_data, tmp_path):
     assert "resuming shallow_sigmoid (seed 0) after epoch 1" in log
 
 
+def test_resume_refuses_fewer_epochs_than_done(real_data, tmp_path):
+    out = tmp_path / "run"
+    training.train("shallow_sigmoid", epochs=2, out=out, hidden=(8,), **TINY)
+    with pytest.raises(TrainingError, match=r"already holds 2 epochs\. Received: epochs=1"):
+        training.train("shallow_sigmoid", epochs=1, out=out, hidden=(8,), **TINY)
+    assert json.loads((out / "recipe.json").read_text())["epochs"] == 2
+
+
+def test_resume_refuses_other_evaluation_sets(real_data, tmp_path):
+    out = tmp_path / "run"
+    training.train("shallow_sigmoid", epochs=1, out=out, hidden=(8,), **TINY)
+    with pytest.raises(TrainingError, match="another recipe"):
+        training.train("shallow_sigmoid", epochs=2, out=out, hidden=(8,), **dict(TINY, n_test=100))
+
+
 def test_resume_without_checkpoint_starts_over(real_data, tmp_path):
     out = tmp_path / "run"
     training.train("shallow_sigmoid", epochs=1, out=out, hidden=(8,), **TINY)
