@@ -281,7 +281,7 @@ def _is_saved_model(directory):
 _RUN_DIR_FILES = ("model.keras", "checkpoint-EPOCH.keras")
 
 
-def _run_dir_model(directory):
+def run_dir_model(directory):
     """A run directory's final ``model.keras``, else its latest ``checkpoint-EPOCH.keras``."""
     if (directory / "model.keras").is_file():
         return directory / "model.keras"
@@ -327,7 +327,7 @@ def load(path, *, compile=True):
         saved_model = _saved_model_in(path)
         if saved_model is not None:
             raise ValueError(_tfsm_hint(path, saved_model))
-        found = _run_dir_model(path)
+        found = run_dir_model(path)
         if found is not None:
             return keras.models.load_model(found, compile=compile)
         raise ValueError(

@@ -1,9 +1,10 @@
 """Layers the book needs that Keras does not have."""
 
 import keras
+import numpy as np
 from keras import ops
 
-__all__ = ["PluralityVote"]
+__all__ = ["PluralityVote", "vote"]
 
 
 @keras.saving.register_keras_serializable(package="nnzoo")
@@ -37,3 +38,14 @@ class PluralityVote(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+def vote(member_outputs):
+    """The digits a plurality vote picks, as a NumPy array.
+
+    Args:
+        member_outputs: one ``(batch, classes)`` array of outputs per member.
+
+    Ties are broken as in ``PluralityVote``.
+    """
+    return np.argmax(ops.convert_to_numpy(PluralityVote()(list(member_outputs))), axis=-1)

@@ -428,16 +428,12 @@ def vote(models_or_paths, x, *, batch_size=1000):
     ``.keras`` files or run directories; ``x`` is ``(n, 28, 28[, 1])``, uint8
     or floats in [0, 1].
     """
-    from nnzoo.layers import PluralityVote
+    from nnzoo import layers
 
     models = [_load_model(m) for m in _as_models(models_or_paths)]
     x = _images(x)
     outputs = [np.asarray(model.predict(x, batch_size=batch_size, verbose=0)) for model in models]
-    if len(outputs) == 1:
-        return np.argmax(outputs[0], axis=1)
-    import keras
-
-    return np.argmax(keras.ops.convert_to_numpy(PluralityVote()(outputs)), axis=1)
+    return layers.vote(outputs)  # one model: its own argmax
 
 
 def _as_models(models_or_paths):

@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import callbacks, data, options, registry
+from nnzoo import callbacks, data, layers, options, registry
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
@@ -399,10 +399,7 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
         result, model = _train_one(member, config, split, protocol, out / f"member-{index}", verbose)
         member_results.append(result)
         probabilities.append(model.predict(split.test.x, batch_size=1000, verbose=0))
-    from nnzoo.layers import PluralityVote
-
-    votes = keras.ops.convert_to_numpy(PluralityVote()(probabilities))
-    vote_accuracy = float(np.mean(np.argmax(votes, axis=1) == split.test.y))
+    vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
     best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
     return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
                    started, out, verbose and announce)

@@ -11,25 +11,14 @@ accuracy, the vote's, and the number of test images the vote gets wrong.
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import keras
 import numpy as np
 
 import nnzoo  # noqa: F401  (registers the custom objects the saved models use)
-from nnzoo import data
-from nnzoo.layers import PluralityVote
-
-
-def latest_model(member_dir):
-    final = member_dir / "model.keras"
-    if final.exists():
-        return final, None
-    checkpoints = sorted(member_dir.glob("checkpoint-*.keras"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
-    if not checkpoints:
-        raise SystemExit(f"{member_dir} holds no model.keras or checkpoint-EPOCH.keras")
-    return checkpoints[-1], int(re.findall(r"\d+", checkpoints[-1].name)[-1])
+from nnzoo import data, layers
+from nnzoo.export import run_dir_model
 
 
 def main():
@@ -41,15 +30,17 @@ def main():
     members, probabilities = [], []
     member_dirs = [p for p in args.run_dir.glob("member-*") if p.is_dir()]
     for member_dir in sorted(member_dirs, key=lambda p: int(p.name.split("-")[1])):
-        path, epochs = latest_model(member_dir)
+        path = run_dir_model(member_dir)
+        if path is None:
+            raise SystemExit(f"{member_dir} holds no model.keras or checkpoint-EPOCH.keras")
+        epochs = None if path.name == "model.keras" else int(path.stem.split("-")[-1])
         model = keras.models.load_model(path)
         p = model.predict(test.x, batch_size=1000, verbose=0)
         probabilities.append(p)
         accuracy = float(np.mean(np.argmax(p, axis=1) == test.y))
         members.append({"member": member_dir.name, "model": str(path), "epochs": epochs, "test_accuracy": accuracy})
         print(f"{member_dir.name}: {path.name} test accuracy {accuracy:.2%}")
-    votes = keras.ops.convert_to_numpy(PluralityVote()(probabilities))
-    wrong = int(np.sum(np.argmax(votes, axis=1) != test.y))
+    wrong = int(np.sum(layers.vote(probabilities) != test.y))
     vote_accuracy = 1 - wrong / len(test.y)
     print(f"plurality vote of {len(members)}: {vote_accuracy:.2%} ({wrong} of {len(test.y)} test images wrong)")
     if args.json:
