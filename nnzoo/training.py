@@ -32,6 +32,7 @@ import keras
 import numpy as np
 
 from nnzoo import callbacks, data, layers, options, registry
+from nnzoo.epoch import fit_epoch
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
@@ -264,11 +265,12 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
         if protocol.shuffle:
             order = np.random.default_rng(epoch_seed).permutation(len(y))
             x, y = x[order], y[order]
+        if verbose > 1:
+            log(f"{name} seed {seed} epoch {epoch:3d}: training on {len(y):,} images ...")
         started = time.perf_counter()
-        logs = model.fit(x, y, batch_size=config["batch_size"], epochs=1, shuffle=False,
-                         verbose=2 if verbose > 1 else 0).history
+        logs = fit_epoch(model, x, y, batch_size=config["batch_size"])
         seconds = time.perf_counter() - started
-        loss = float(logs["loss"][-1])
+        loss = logs["loss"]
         if not math.isfinite(loss):
             raise TrainingError(
                 f"The cost of {name} became {loss} in epoch {epoch} (seed {seed}); the run stops. "
@@ -278,7 +280,7 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
         entry = {
             "epoch": epoch,
             "loss": loss,
-            "accuracy": float(logs["accuracy"][-1]),
+            "accuracy": logs["accuracy"],
             "validation_accuracy": _accuracy(model, split.validation),
             "test_accuracy": _accuracy(model, split.test),
             "eta": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
@@ -334,7 +336,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         seed: the first run's seed.
         out: the run directory (default ``runs/NAME-seedSEED``). Re-running
             with the same ``out`` resumes.
-        verbose: 0 quiet, 1 one line per epoch, 2 also Keras's progress bar.
+        verbose: 0 quiet, 1 one line per epoch, 2 also a line as each epoch starts
+            (an expanded-data epoch on a CPU takes minutes).
         n_validation, n_test: evaluate on the first n validation / test
             images only (for quick checks; the book uses all 10,000).
         monitor: also record network2's full-pass ``training_cost``,

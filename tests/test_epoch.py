@@ -1,0 +1,97 @@
+"""``nnzoo.epoch.fit_epoch``, the compiled whole-epoch loop, makes the book's updates.
+
+Its steps are Keras's ``train_step``; these tests pin that the loop around
+them slices the mini-batches in order (the smaller last one included), runs
+each exactly once, and that XLA leaves the updates as they are: against the
+float64 book oracle for several steps, and against ``train_on_batch``.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import book_reference as book
+import nnzoo
+from nnzoo.epoch import fit_epoch
+from test_sgd_step import CASES, dense_activations, dense_params
+
+
+def _images(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.0, 1.0, size=(n, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, size=n).astype("int32")
+    return x, y
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_an_epoch_is_the_book_update_once_per_mini_batch(case, jit_compile):
+    name, overrides, regularization = CASES[case]
+    model = nnzoo.build(name, seed=3, **overrides)
+    config = {**nnzoo.card(name).recipe, **overrides}
+    x, y = _images(35)  # mini-batches of 10, 10, 10 and the book's last one of 5
+    params = dense_params(model)
+
+    logs = fit_epoch(model, x, y, batch_size=10, jit_compile=jit_compile)
+
+    for start in range(0, len(y), 10):
+        params = book.sgd_step(
+            params, dense_activations(model), x[start:start + 10].reshape(-1, 784), y[start:start + 10],
+            config["cost"], config["eta"], lmbda=config["lmbda"], regularization=regularization,
+            n=config["n_train"], batch_size=config["batch_size"],
+        )
+    for (w, b), (w_expected, b_expected) in zip(dense_params(model), params):
+        np.testing.assert_allclose(w, w_expected, atol=2e-5, rtol=0)
+        np.testing.assert_allclose(b, b_expected, atol=2e-5, rtol=0)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4
+    assert set(logs) == {"loss", "accuracy"} and all(np.isfinite(v) for v in logs.values())
+
+
+@pytest.mark.parametrize("name", ["conv2", "deep_sigmoid_2"])
+def test_an_epoch_equals_train_on_batch_step_by_step(name):
+    x, y = _images(40, seed=1)
+    expected = nnzoo.build(name, seed=0, hidden=(16,) * (2 if name == "deep_sigmoid_2" else 1))
+    model = nnzoo.build(name, seed=0, hidden=(16,) * (2 if name == "deep_sigmoid_2" else 1))
+    batch_losses = [expected.train_on_batch(x[start:start + 10], y[start:start + 10], return_dict=True)["loss"]
+                    for start in range(0, 40, 10)]
+
+    logs = fit_epoch(model, x, y, batch_size=10)
+
+    for got, want in zip(model.get_weights(), expected.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
+    # The epoch's loss is the running mean over its mini-batches, as fit reports it.
+    assert logs["loss"] == pytest.approx(np.mean(batch_losses), rel=1e-5)
+
+
+def test_the_compiled_epoch_is_reused_and_metrics_restart_each_epoch():
+    model = nnzoo.build("shallow_sigmoid", seed=0, hidden=(8,))
+    x, y = _images(50)
+    first = fit_epoch(model, x, y)
+    second = fit_epoch(model, x, y)
+    assert len(model.__dict__["_nnzoo_epoch_functions"]) == 1
+    assert second["loss"] < first["loss"]  # running means of this epoch only, and it learned
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 10
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(batch_size=0), "batch_size must be a positive integer. Received: batch_size=0"),
+        (dict(batch_size=2.5), "Received: batch_size=2.5"),
+        (dict(batch_size=100), "smaller than one mini-batch. Received: 50 examples, batch_size=100"),
+        (dict(jit_compile="yes"), "jit_compile must be 'auto', True or False. Received: jit_compile='yes'"),
+    ],
+)
+def test_bad_arguments_are_refused(arguments, message):
+    model = nnzoo.build("shallow_sigmoid", seed=0, hidden=(8,))
+    x, y = _images(50)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        fit_epoch(model, x, y, **arguments)
+
+
+def test_mismatched_and_uncompiled_inputs_are_refused():
+    x, y = _images(50)
+    with pytest.raises(ValueError, match="Received: 50 images and 49 labels"):
+        fit_epoch(nnzoo.build("shallow_sigmoid", hidden=(8,)), x, y[:49])
+    with pytest.raises(ValueError, match="needs a compiled model"):
+        fit_epoch(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), x, y)
