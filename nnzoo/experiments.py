@@ -90,11 +90,15 @@ class Experiment:
                 "data": self.data or card.recipe["data"]}
 
 
-def _canonical(model, title, runs=1, note=""):
-    """The experiment a card's own recipe and number describe."""
+def _canonical(model, title, runs=1, note="", variant=""):
+    """The experiment a card's own recipe and number describe.
+
+    ``variant`` tells apart two networks the book reports under one experiment
+    (C6-08's FC 300 and FC 1000): the id becomes e.g. ``C6-08-fc300``.
+    """
     result = registry.card(model).book_result
     return Experiment(
-        id=result.experiment, title=title, model=model, runs=runs,
+        id=result.experiment + (f"-{variant}" if variant else ""), title=title, model=model, runs=runs,
         book=BookNumber(result.accuracy, result.split, "peak", result.source), note=note,
     )
 
@@ -171,11 +175,11 @@ EXPERIMENTS = (
     _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", runs=3, note=_CH6_NOTE),
     Experiment("C6-07", "ReLU on the expanded data", "conv2_relu", data="expanded",
                runs=3, book=BookNumber(99.37, "test", "peak", "F000:4275-4305"), note=_CH6_NOTE),
-    _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE),
-    _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE, variant="fc300"),
+    _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE, variant="fc1000"),
     _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", runs=3, note=_CH6_NOTE),
-    _canonical("conv2_relu_2fc300", "two FC layers of 300, expanded data", runs=3, note=_CH6_NOTE),
-    _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu_2fc300", "two FC layers of 300, expanded data", runs=3, note=_CH6_NOTE, variant="2fc300"),
+    _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", runs=3, note=_CH6_NOTE, variant="2fc1000"),
     _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs", runs=3,
                note=_CH6_NOTE),
     _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets"),
@@ -199,6 +203,7 @@ LEARNING_SPEED_AT_INIT = {
 }
 
 _BY_ID = {experiment.id: experiment for experiment in EXPERIMENTS}
+assert len(_BY_ID) == len(EXPERIMENTS), "experiment ids must be unique"
 
 
 def get(experiment_id):
