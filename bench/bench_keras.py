@@ -10,6 +10,7 @@ import numpy as np
 
 import nnzoo
 from nnzoo import losses
+from nnzoo.epoch import fit_epoch
 
 
 def nnzoo_model(name, seed):
@@ -34,7 +35,12 @@ def stock_model(name, config, seed):
 
 
 def nnzoo_pass(model, x, y, batch_size=10):
-    """One epoch the way ``nnzoo.train`` runs it (data already shuffled for the epoch)."""
+    """One epoch the way ``nnzoo.train`` runs it: ``nnzoo.epoch.fit_epoch`` (data already shuffled)."""
+    fit_epoch(model, x, y, batch_size=batch_size)
+
+
+def nnzoo_fit_pass(model, x, y, batch_size=10):
+    """One epoch of ``model.fit`` on the model as ``nnzoo.build`` compiles it (steps_per_execution=100)."""
     model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
 

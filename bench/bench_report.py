@@ -1,8 +1,9 @@
 """Markdown tables from a results JSON (no TensorFlow import needed)."""
 
-IMPLS = ("nnzoo", "keras", "torch", "numpy")
+IMPLS = ("nnzoo", "nnzoo_fit", "keras", "torch", "numpy")
 IMPL_TITLES = {
-    "nnzoo": "nnzoo",
+    "nnzoo": "nnzoo (compiled epoch)",
+    "nnzoo_fit": "nnzoo model.fit",
     "keras": "stock Keras fit",
     "torch": "PyTorch eager",
     "numpy": "NumPy (book, matrix)",

@@ -37,7 +37,7 @@ for path in (HERE, ROOT):
 from bench_env import OPENBLAS_VARS, REMOVED_MARKER  # noqa: E402  (stdlib-only module)
 
 DEFAULT_NETS = ("shallow_sigmoid", "network2_100", "deep_sigmoid_4", "conv2", "conv2_dropout")
-IMPLS = ("nnzoo", "keras", "torch", "numpy")
+IMPLS = ("nnzoo", "nnzoo_fit", "keras", "torch", "numpy")
 BATCH_SIZE = 10
 FULL = dict(n_dense=20_000, n_conv=5_000, repeats=5, warmup=1, serve_calls_1=500, serve_calls_1000=5)
 QUICK = dict(n_dense=1_000, n_conv=200, repeats=2, warmup=1, serve_calls_1=50, serve_calls_1000=1)
@@ -124,14 +124,15 @@ class Row:
 def make_row(impl, name, config, book_code, seed):
     import numpy as np
 
-    if impl in ("nnzoo", "keras"):
+    if impl in ("nnzoo", "nnzoo_fit", "keras"):
         import keras
 
         import bench_keras
 
-        model = bench_keras.nnzoo_model(name, seed) if impl == "nnzoo" else \
-            bench_keras.stock_model(name, config, seed)
-        train = bench_keras.nnzoo_pass if impl == "nnzoo" else bench_keras.stock_pass
+        model = bench_keras.stock_model(name, config, seed) if impl == "keras" else \
+            bench_keras.nnzoo_model(name, seed)
+        train = {"nnzoo": bench_keras.nnzoo_pass, "nnzoo_fit": bench_keras.nnzoo_fit_pass,
+                 "keras": bench_keras.stock_pass}[impl]
         state = {}
 
         def prepare(x, y, pass_seed):

@@ -41,8 +41,6 @@ def supported():
 
 
 def _resolve_jit(model, jit_compile):
-    if jit_compile not in ("auto", True, False):
-        raise ValueError(f"jit_compile must be 'auto', True or False. Received: jit_compile={jit_compile!r}.")
     if keras.backend.backend() == "jax":
         return True
     if jit_compile != "auto":
@@ -60,7 +58,9 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
-def _check(model, x, y, batch_size):
+def _check(model, x, y, batch_size, jit_compile):
+    if jit_compile not in ("auto", True, False):
+        raise ValueError(f"jit_compile must be 'auto', True or False. Received: jit_compile={jit_compile!r}.")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise ValueError(
             f"fit_epoch needs a compiled model. Received: {model.name!r}, not compiled. "
@@ -160,13 +160,14 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto"):
         compiled metrics (``accuracy`` for the nnzoo networks), as ``fit``
         reports them.
     """
-    _check(model, x, y, batch_size)
+    _check(model, x, y, batch_size, jit_compile)
     x = np.asarray(x)
     y = np.asarray(y)
-    if not supported():
+    # _symbolic_build (Keras >= 3.0) builds the optimizer and compiled metrics as
+    # fit would, without a step; without it, or on another backend, use fit itself.
+    if not supported() or not hasattr(model, "_symbolic_build"):
         history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0).history
         return {key: float(values[-1]) for key, values in history.items()}
-    # Build the optimizer and compiled metrics as fit would, without a step.
     model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size], None))
     functions = model.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     key = (batch_size, _resolve_jit(model, jit_compile))
@@ -175,5 +176,5 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto"):
         functions[key] = make(model, *key)
     model.reset_metrics()
     functions[key](x, y)
-    return {key: float(keras.ops.convert_to_numpy(value))
-            for key, value in model.get_metrics_result().items()}
+    return {name: float(keras.ops.convert_to_numpy(value))
+            for name, value in model.get_metrics_result().items()}
