@@ -146,7 +146,7 @@ def make_parser():
                               help="model override, e.g. --set eta=0.1 --set hidden=[100]")
     loudness = train_parser.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="only the final line")
-    loudness.add_argument("-v", "--verbose", action="store_true", help="also a line as each epoch starts")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="also a progress bar within each epoch")
     train_parser.set_defaults(run=_train)
     plot_parser = verbs.add_parser("plot", help="draw a figure of the book from run directories as a PNG")
     plot_parser.add_argument("runs", nargs="+", metavar="RUN_DIR",

@@ -58,7 +58,9 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
-def _check(model, x, y, batch_size, jit_compile):
+def _check(model, x, y, batch_size, jit_compile, verbose):
+    if verbose not in (0, 1):
+        raise ValueError(f"verbose must be 0 or 1. Received: verbose={verbose!r}.")
     if jit_compile not in ("auto", True, False):
         raise ValueError(f"jit_compile must be 'auto', True or False. Received: jit_compile={jit_compile!r}.")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
@@ -86,11 +88,12 @@ def _tensorflow_epoch(model, batch_size, jit_compile):
     def run(x, y):
         full = x.shape[0] // batch_size  # static: one trace per training-set size
         x_rest, y_rest = [0] * (x.shape.rank - 1), [0] * (y.shape.rank - 1)
-        for i in tf.range(full):
-            # tf.slice, not x[a:b]: XLA turns a dynamic strided slice into a slow gather.
-            start = i * batch_size
-            model.train_step((tf.slice(x, [start, *x_rest], [batch_size, *x.shape[1:]]),
-                              tf.slice(y, [start, *y_rest], [batch_size, *y.shape[1:]])))
+        if full:  # a set smaller than one mini-batch would fail the slices' static shape checks
+            for i in tf.range(full):
+                # tf.slice, not x[a:b]: XLA turns a dynamic strided slice into a slow gather.
+                start = i * batch_size
+                model.train_step((tf.slice(x, [start, *x_rest], [batch_size, *x.shape[1:]]),
+                                  tf.slice(y, [start, *y_rest], [batch_size, *y.shape[1:]])))
         if x.shape[0] % batch_size:  # the book's last, smaller mini-batch
             model.train_step((x[full * batch_size:], y[full * batch_size:]))
         return tf.constant(0)
@@ -115,7 +118,8 @@ def _jax_epoch(model, batch_size, jit_compile):
                      jax.lax.dynamic_slice_in_dim(y, start, batch_size))
             return model.train_step(state, batch)[1]
 
-        state = jax.lax.fori_loop(0, full, step, state)
+        if full:
+            state = jax.lax.fori_loop(0, full, step, state)
         if x.shape[0] % batch_size:
             state = model.train_step(state, (x[full * batch_size:], y[full * batch_size:]))[1]
         return state
@@ -135,7 +139,18 @@ def _jax_epoch(model, batch_size, jit_compile):
     return epoch
 
 
-def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto"):
+_PROGRESS_CHUNKS = 20
+
+
+def _chunks(n, batch_size, verbose):
+    """[start, stop) ranges that cover the set: one, or ~20 whole-mini-batch pieces to show progress."""
+    if not verbose:
+        return [(0, n)]
+    size = max(batch_size, n // _PROGRESS_CHUNKS // batch_size * batch_size)
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
     """Train ``model`` for one epoch of plain mini-batch SGD over ``(x, y)`` in the given order.
 
     The mini-batches are ``x[0:m], x[m:2m], ...`` (the last one smaller when
@@ -154,19 +169,23 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto"):
             no GPU is visible (XLA's CPU convolutions are ~8x slower than
             TensorFlow's oneDNN kernels at this batch size, so those run the
             same loop as a plain TensorFlow graph).
+        verbose: 1 shows a progress bar, advanced ~20 times an epoch (the
+            epoch then runs as ~20 compiled calls of whole mini-batches, the
+            same steps in the same order); 0 (default) is silent.
 
     Returns:
         A dict of Python floats: the epoch's running training ``loss`` and the
         compiled metrics (``accuracy`` for the nnzoo networks), as ``fit``
         reports them.
     """
-    _check(model, x, y, batch_size, jit_compile)
+    _check(model, x, y, batch_size, jit_compile, verbose)
     x = np.asarray(x)
     y = np.asarray(y)
     # _symbolic_build (Keras >= 3.0) builds the optimizer and compiled metrics as
     # fit would, without a step; without it, or on another backend, use fit itself.
     if not supported() or not hasattr(model, "_symbolic_build"):
-        history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0).history
+        history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False,
+                            verbose=1 if verbose else 0).history
         return {key: float(values[-1]) for key, values in history.items()}
     model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size], None))
     functions = model.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
@@ -175,6 +194,11 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto"):
         make = _tensorflow_epoch if keras.backend.backend() == "tensorflow" else _jax_epoch
         functions[key] = make(model, *key)
     model.reset_metrics()
-    functions[key](x, y)
+    chunks = _chunks(len(y), batch_size, verbose)
+    bar = keras.utils.Progbar(len(y), unit_name="image") if verbose else None
+    for start, stop in chunks:
+        functions[key](x[start:stop], y[start:stop])
+        if bar:
+            bar.update(stop)
     return {name: float(keras.ops.convert_to_numpy(value))
             for name, value in model.get_metrics_result().items()}

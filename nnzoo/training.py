@@ -265,10 +265,8 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
         if protocol.shuffle:
             order = np.random.default_rng(epoch_seed).permutation(len(y))
             x, y = x[order], y[order]
-        if verbose > 1:
-            log(f"{name} seed {seed} epoch {epoch:3d}: training on {len(y):,} images ...")
         started = time.perf_counter()
-        logs = fit_epoch(model, x, y, batch_size=config["batch_size"])
+        logs = fit_epoch(model, x, y, batch_size=config["batch_size"], verbose=int(verbose > 1))
         seconds = time.perf_counter() - started
         loss = logs["loss"]
         if not math.isfinite(loss):
@@ -336,8 +334,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         seed: the first run's seed.
         out: the run directory (default ``runs/NAME-seedSEED``). Re-running
             with the same ``out`` resumes.
-        verbose: 0 quiet, 1 one line per epoch, 2 also a line as each epoch starts
-            (an expanded-data epoch on a CPU takes minutes).
+        verbose: 0 quiet, 1 one line per epoch, 2 also a progress bar within each
+            epoch (an expanded-data epoch on a CPU takes minutes).
         n_validation, n_test: evaluate on the first n validation / test
             images only (for quick checks; the book uses all 10,000).
         monitor: also record network2's full-pass ``training_cost``,

@@ -95,3 +95,25 @@ def test_mismatched_and_uncompiled_inputs_are_refused():
         fit_epoch(nnzoo.build("shallow_sigmoid", hidden=(8,)), x, y[:49])
     with pytest.raises(ValueError, match="needs a compiled model"):
         fit_epoch(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), x, y)
+
+
+def test_progress_runs_the_same_steps_in_pieces(capsys):
+    x, y = _images(205)
+    quiet = nnzoo.build("shallow_sigmoid", seed=0, hidden=(8,))
+    shown = nnzoo.build("shallow_sigmoid", seed=0, hidden=(8,))
+    quiet_logs = fit_epoch(quiet, x, y)
+    shown_logs = fit_epoch(shown, x, y, verbose=1)
+    for a, b in zip(quiet.get_weights(), shown.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    assert shown_logs == pytest.approx(quiet_logs, rel=1e-5)
+    assert int(keras.ops.convert_to_numpy(shown.optimizer.iterations)) == 21
+    assert "205/205" in capsys.readouterr().out
+
+
+def test_progress_pieces_are_whole_mini_batches():
+    from nnzoo.epoch import _chunks
+
+    pieces = _chunks(250_000, 10, verbose=1)
+    assert len(pieces) == 20 and pieces[-1][1] == 250_000
+    assert all((stop - start) % 10 == 0 for start, stop in pieces)
+    assert _chunks(205, 10, verbose=1)[-1] == (200, 205) and _chunks(205, 10, verbose=0) == [(0, 205)]
