@@ -611,3 +611,37 @@ def _speed_bars(speeds, layer_names, reference, title, out):
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     return _save(fig, out)
+
+
+def accuracy_vs_size(curves, *, log_x=False, reference=None, title=None, out=None):
+    """Accuracy against training-set size (chapter 3's P18 linear / P19 log x-axis).
+
+    Args:
+        curves: ``{label: {size: accuracy in percent}}``, e.g. the network's
+            and the SVM's curves that ``recipes/ch3_more_data.py`` writes.
+        log_x: a logarithmic size axis (P19).
+        reference: ``{label: (size, accuracy)}`` single points drawn as black
+            markers, e.g. the book's quoted numbers.
+
+    Example:
+
+    >>> fig = accuracy_vs_size({"network": {1000: 85.0, 5000: 93.0}}, log_x=True)  # doctest: +SKIP
+    """
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(f"curves must be a non-empty {{label: {{size: accuracy}}}} mapping. Received: {curves!r}.")
+    fig = _figure(6.4, 4.2)
+    ax = fig.add_subplot()
+    for label, points in curves.items():
+        sizes = sorted(int(size) for size in points)
+        ax.plot(sizes, [points[size] if size in points else points[str(size)] for size in sizes],
+                marker="o", label=label)
+    for label, (size, accuracy) in (reference or {}).items():
+        ax.plot([size], [accuracy], "k*", markersize=10, label=label)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel("training-set size")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title or "Accuracy against training-set size")
+    return _save(fig, out)

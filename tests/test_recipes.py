@@ -73,3 +73,15 @@ def test_results_table_renders_the_records(tmp_path, monkeypatch, mnist_split):
     results.write_into(target, table)
     text = target.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n") and "| C1-03 |" in text
+
+
+def test_more_data_recipe_writes_curves_and_figures(tmp_path, monkeypatch, capsys, mnist_split):
+    out = tmp_path / "curves.json"
+    monkeypatch.setattr(sys, "argv", ["ch3_more_data.py", "--sizes", "100", "500", "--full-epochs", "1",
+                                      "--json", str(out), "--plot", str(tmp_path)])
+    runpy.run_path(str(RECIPES / "ch3_more_data.py"), run_name="__main__")
+    curves = json.loads(out.read_text())["curves"]["network"]
+    assert set(curves) == {"100", "500"} and all(10.0 < value <= 100.0 for value in curves.values())
+    assert "500 images: network" in capsys.readouterr().out
+    assert (tmp_path / "p18_accuracy_vs_size.png").stat().st_size > 10_000
+    assert (tmp_path / "p19_accuracy_vs_size_log.png").stat().st_size > 10_000
