@@ -117,3 +117,34 @@ def test_progress_pieces_are_whole_mini_batches():
     assert len(pieces) == 20 and pieces[-1][1] == 250_000
     assert all((stop - start) % 10 == 0 for start, stop in pieces)
     assert _chunks(205, 10, verbose=1)[-1] == (200, 205) and _chunks(205, 10, verbose=0) == [(0, 205)]
+
+
+@pytest.mark.parametrize("name, overrides", [
+    ("shallow_sigmoid", dict(hidden=(8,))),
+    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5)))),  # dropout: each model's own masks
+])
+def test_lockstep_epochs_equal_separate_epochs(name, overrides):
+    """Under JAX the models step together (vmap); under TensorFlow one after the other. Same updates."""
+    from nnzoo.epoch import fit_epochs_lockstep
+
+    x, y = _images(45, seed=2)
+    alone = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
+    together = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
+    alone_logs = [fit_epoch(model, x, y) for model in alone]
+    together_logs = fit_epochs_lockstep(together, x, y)
+    for a, b in zip(alone, together):
+        for u, v in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_allclose(v, u, atol=2e-5, rtol=0)
+    for a, b in zip(alone_logs, together_logs):
+        assert b == pytest.approx(a, rel=1e-4)
+    # The seeds differ, so the three models differ: a mix-up of states would show.
+    assert not np.allclose(together[0].get_weights()[0], together[1].get_weights()[0])
+
+
+def test_lockstep_refuses_mixed_architectures():
+    from nnzoo.epoch import fit_epochs_lockstep
+
+    x, y = _images(20)
+    models = [nnzoo.build("shallow_sigmoid", hidden=(8,)), nnzoo.build("shallow_sigmoid", hidden=(9,))]
+    with pytest.raises(ValueError, match="share one architecture"):
+        fit_epochs_lockstep(models, x, y)
