@@ -32,7 +32,7 @@ import keras
 import numpy as np
 
 from nnzoo import callbacks, data, layers, options, registry
-from nnzoo.epoch import fit_epoch
+from nnzoo.epoch import fit_epoch, fit_epochs_lockstep
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
@@ -54,7 +54,9 @@ class RunResult:
         seed: the run's seed.
         history: one dict per epoch: ``epoch``, ``loss``, ``accuracy``
             (Keras's running training values), ``validation_accuracy``,
-            ``test_accuracy``, ``eta``, ``seconds``.
+            ``test_accuracy``, ``eta``, ``seconds``; and ``lockstep`` (the number of
+            runs) when several runs stepped together, ``seconds`` then being
+            their shared epoch.
         best_epoch: the epoch the protocol picks (0-based).
         validation_accuracy, test_accuracy: the values at ``best_epoch``.
         reported: the number the book's protocol reports for this run.
@@ -213,68 +215,91 @@ class _RunLog:
             print(line, flush=True)
 
 
-def _train_one(name, config, split, protocol, run_dir, verbose):
-    """Train one network to ``config['epochs']``, resuming from ``run_dir``."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    recipe_path = run_dir / "recipe.json"
-    recipe = {"name": name, **config}
-    if recipe_path.exists():
-        previous = json.loads(recipe_path.read_text())
-        if {k: v for k, v in previous.items() if k != "epochs"} != json.loads(json.dumps(
-                {k: v for k, v in recipe.items() if k != "epochs"}, default=list)):
-            raise TrainingError(
-                f"{run_dir} holds a run of another recipe ({recipe_path}). "
-                f"Use another out= directory, or delete it to start over."
-            )
-    history_path = run_dir / "history.json"
-    history = json.loads(history_path.read_text()) if history_path.exists() else []
-    start = len(history)
-    if start > config["epochs"]:
-        raise TrainingError(
-            f"{run_dir} already holds {start} epochs. Received: epochs={config['epochs']}. Pass "
-            f"epochs >= {start} to extend it, or use another out= directory."
-        )
-    _write_json(recipe_path, recipe)
-    log = _RunLog(run_dir, verbose)
-    checkpoint = run_dir / f"checkpoint-{start}.keras"
-    seed = config["seed"]
-    if start and checkpoint.exists():
-        model = keras.models.load_model(checkpoint)
-        log(f"resuming {name} (seed {seed}) after epoch {start - 1} from {checkpoint}")
-    else:
-        if start:
-            log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
-            history, start = [], 0
-        build_args = {k: v for k, v in config.items() if k not in _TRAINING_KEYS}
-        model = registry.build(name, seed=seed, **build_args)
+class _Run:
+    """One training run in its run directory, advanced one epoch at a time.
 
-    epochs = config["epochs"]
-    monitor = None
-    if config.get("monitor"):
-        monitor = callbacks.BookMonitor(config["cost"], lmbda=config["lmbda"],
-                                        regularization=config["regularization"])
-        monitor.set_model(model)
-    for epoch in range(start, epochs):
+    Opening it resumes after the last completed epoch (or starts over);
+    ``epoch_data`` gives the next epoch's training order, ``record`` checks,
+    evaluates, checkpoints and logs a trained epoch, and ``finish`` writes
+    ``model.keras`` and ``result.json``.
+    """
+
+    def __init__(self, name, config, split, protocol, run_dir, verbose):
+        self.name, self.config, self.split, self.protocol = name, config, split, protocol
+        self.run_dir = run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        recipe_path = run_dir / "recipe.json"
+        recipe = {"name": name, **config}
+        if recipe_path.exists():
+            previous = json.loads(recipe_path.read_text())
+            if {k: v for k, v in previous.items() if k != "epochs"} != json.loads(json.dumps(
+                    {k: v for k, v in recipe.items() if k != "epochs"}, default=list)):
+                raise TrainingError(
+                    f"{run_dir} holds a run of another recipe ({recipe_path}). "
+                    f"Use another out= directory, or delete it to start over."
+                )
+        self.history_path = run_dir / "history.json"
+        history = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
+        start = len(history)
+        if start > config["epochs"]:
+            raise TrainingError(
+                f"{run_dir} already holds {start} epochs. Received: epochs={config['epochs']}. Pass "
+                f"epochs >= {start} to extend it, or use another out= directory."
+            )
+        _write_json(recipe_path, recipe)
+        self.log = _RunLog(run_dir, verbose)
+        checkpoint = run_dir / f"checkpoint-{start}.keras"
+        self.seed = seed = config["seed"]
+        if start and checkpoint.exists():
+            self.model = keras.models.load_model(checkpoint)
+            self.log(f"resuming {name} (seed {seed}) after epoch {start - 1} from {checkpoint}")
+        else:
+            if start:
+                self.log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
+                history = []
+            build_args = {k: v for k, v in config.items() if k not in _TRAINING_KEYS}
+            self.model = registry.build(name, seed=seed, **build_args)
+        self.history = history
+        self.monitor = None
+        if config.get("monitor"):
+            self.monitor = callbacks.BookMonitor(config["cost"], lmbda=config["lmbda"],
+                                                 regularization=config["regularization"])
+            self.monitor.set_model(self.model)
+
+    @property
+    def epoch(self):
+        """The next epoch to train (0-based)."""
+        return len(self.history)
+
+    @property
+    def done(self):
+        return self.epoch >= self.config["epochs"]
+
+    def epoch_data(self):
+        """Set this epoch's η and seed; return its training images and labels in order."""
+        config, epoch, epochs = self.config, self.epoch, self.config["epochs"]
         if config.get("eta_final"):  # geometric decay from eta to eta_final over the run
             fraction = epoch / max(epochs - 1, 1)
-            model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
-        epoch_seed = _epoch_seed(seed, epoch)
-        keras.utils.set_random_seed(epoch_seed)  # the dropout masks of this epoch
-        x, y = split.train
-        if protocol.shuffle:
+            self.model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
+        epoch_seed = _epoch_seed(self.seed, epoch)
+        keras.utils.set_random_seed(epoch_seed)
+        x, y = self.split.train
+        if self.protocol.shuffle:
             order = np.random.default_rng(epoch_seed).permutation(len(y))
             x, y = x[order], y[order]
-        started = time.perf_counter()
-        logs = fit_epoch(model, x, y, batch_size=config["batch_size"], verbose=int(verbose > 1))
-        seconds = time.perf_counter() - started
+        return x, y
+
+    def record(self, logs, seconds, lockstep=1):
+        """Check, evaluate, checkpoint and log the epoch just trained."""
+        name, seed, epoch, split, run_dir = self.name, self.seed, self.epoch, self.split, self.run_dir
         loss = logs["loss"]
         if not math.isfinite(loss):
             raise TrainingError(
                 f"The cost of {name} became {loss} in epoch {epoch} (seed {seed}); the run stops. "
-                f"Lower eta (now {config['eta']}) or check the inputs. "
+                f"Lower eta (now {self.config['eta']}) or check the inputs. "
                 + (f"Epochs 0-{epoch - 1} are kept in {run_dir}." if epoch else "No epoch completed.")
             )
+        model = self.model
         entry = {
             "epoch": epoch,
             "loss": loss,
@@ -284,39 +309,74 @@ def _train_one(name, config, split, protocol, run_dir, verbose):
             "eta": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
             "seconds": seconds,
         }
-        if monitor:  # network2's end-of-epoch full passes, its λ term scaled by each set's size
+        if lockstep > 1:  # seconds is the epoch of all the runs stepped together
+            entry["lockstep"] = lockstep
+        if self.monitor:  # network2's end-of-epoch full passes, its λ term scaled by each set's size
             entry.update(
-                training_cost=monitor.total_cost(split.train),
-                training_accuracy=monitor.accuracy(split.train) / len(split.train.y),
-                test_cost=monitor.total_cost(split.test),
-                validation_cost=monitor.total_cost(split.validation),
+                training_cost=self.monitor.total_cost(split.train),
+                training_accuracy=self.monitor.accuracy(split.train) / len(split.train.y),
+                test_cost=self.monitor.total_cost(split.test),
+                validation_cost=self.monitor.total_cost(split.validation),
             )
         # Checkpoint, then history, then drop the old checkpoint: a kill at any
         # point leaves a history whose length names an existing checkpoint.
         model.save(run_dir / f"checkpoint-{epoch + 1}.keras")
-        history.append(entry)
-        _write_json(history_path, history)
+        self.history.append(entry)
+        _write_json(self.history_path, self.history)
         (run_dir / f"checkpoint-{epoch}.keras").unlink(missing_ok=True)
-        log(
+        self.log(
             f"{name} seed {seed} epoch {epoch:3d}: loss {loss:.4f}  "
             f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
-            f"eta {entry['eta']:g}  {seconds:.1f} s"
+            f"eta {entry['eta']:g}  {seconds:.1f} s" + (f" ({lockstep} runs in lockstep)" if lockstep > 1 else "")
         )
 
-    model.save(run_dir / "model.keras")
-    best_epoch, validation, test, reported = protocol.select(history)
-    result = RunResult(
-        seed=seed,
-        history=history,
-        best_epoch=best_epoch,
-        validation_accuracy=validation,
-        test_accuracy=test,
-        reported=reported,
-        wall_time=float(sum(entry["seconds"] for entry in history)),
-        run_dir=str(run_dir),
-    )
-    _write_json(run_dir / "result.json", dataclasses.asdict(result))
-    return result, model
+    def finish(self):
+        self.model.save(self.run_dir / "model.keras")
+        best_epoch, validation, test, reported = self.protocol.select(self.history)
+        result = RunResult(
+            seed=self.seed,
+            history=self.history,
+            best_epoch=best_epoch,
+            validation_accuracy=validation,
+            test_accuracy=test,
+            reported=reported,
+            wall_time=float(sum(entry["seconds"] for entry in self.history)),
+            run_dir=str(self.run_dir),
+        )
+        _write_json(self.run_dir / "result.json", dataclasses.asdict(result))
+        return result, self.model
+
+
+def _train_runs(name, configs, split, protocol, run_dirs, verbose):
+    """Train several runs of one network to their epochs; return [(RunResult, model)].
+
+    With a fixed training order (chapter 6) and a backend that steps models
+    together (JAX), runs at the same epoch train in lockstep: each gets the
+    updates it would get alone. Otherwise they train one after the other.
+    """
+    runs = [_Run(name, config, split, protocol, run_dir, verbose) for config, run_dir in zip(configs, run_dirs)]
+    together = not protocol.shuffle and len(runs) > 1 and keras.backend.backend() == "jax"
+    if not together:
+        for run in runs:
+            while not run.done:
+                x, y = run.epoch_data()
+                started = time.perf_counter()
+                logs = fit_epoch(run.model, x, y, batch_size=run.config["batch_size"],
+                                 verbose=int(verbose > 1))
+                run.record(logs, time.perf_counter() - started)
+        return [run.finish() for run in runs]
+    while not all(run.done for run in runs):
+        epoch = min(run.epoch for run in runs if not run.done)
+        group = [run for run in runs if run.epoch == epoch and not run.done]
+        for run in group:
+            x, y = run.epoch_data()  # one fixed order: the same arrays for every run
+        started = time.perf_counter()
+        all_logs = fit_epochs_lockstep([run.model for run in group], x, y,
+                                       batch_size=group[0].config["batch_size"], verbose=int(verbose > 1))
+        seconds = time.perf_counter() - started
+        for run, logs in zip(group, all_logs):
+            run.record(logs, seconds, lockstep=len(group))
+    return [run.finish() for run in runs]
 
 
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
@@ -379,12 +439,9 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     if "member" in model_card.architecture:
         return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce)
 
-    run_results = []
-    for index in range(runs):
-        run_seed = seed + index
-        run_dir = out if runs == 1 else out / f"run-{index + 1}"
-        result, _ = _train_one(name, dict(recipe, seed=run_seed), split, protocol, run_dir, verbose)
-        run_results.append(result)
+    configs = [dict(recipe, seed=seed + index) for index in range(runs)]
+    run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
+    run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose)]
     best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
     return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
                    run_results[best].test_accuracy, started, out, verbose and announce)
@@ -394,12 +451,11 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
-    member_results, probabilities = [], []
-    for index in range(1, n_members + 1):
-        config = dict(member_recipe, seed=member_seed(seed, index))
-        result, model = _train_one(member, config, split, protocol, out / f"member-{index}", verbose)
-        member_results.append(result)
-        probabilities.append(model.predict(split.test.x, batch_size=1000, verbose=0))
+    indices = range(1, n_members + 1)
+    trained = _train_runs(member, [dict(member_recipe, seed=member_seed(seed, index)) for index in indices],
+                          split, protocol, [out / f"member-{index}" for index in indices], verbose)
+    member_results = [result for result, _ in trained]
+    probabilities = [model.predict(split.test.x, batch_size=1000, verbose=0) for _, model in trained]
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
     best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
     return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
