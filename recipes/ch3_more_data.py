@@ -38,7 +38,7 @@ def train_network(split, size, seed, full_epochs=FULL_EPOCHS):
         order = rng.permutation(size)  # reshuffled every epoch, as network2 does
         fit_epoch(model, x[order], y[order], batch_size=recipe["batch_size"])
     predictions = model.predict(split.validation.x, batch_size=1000, verbose=0)
-    return 100 * float(np.mean(np.argmax(predictions, axis=1) == split.validation.y))
+    return round(100 * float(np.mean(np.argmax(predictions, axis=1) == split.validation.y)), 2)
 
 
 def main():
@@ -60,7 +60,7 @@ def main():
         if args.svm:
             started = time.perf_counter()
             raw = data.load_split()
-            curves["SVM"][size] = 100 * baselines.svm(data.subset(raw.train, size), raw.validation, gamma="auto")
+            curves["SVM"][size] = round(100 * baselines.svm(data.subset(raw.train, size), raw.validation, gamma="auto"), 2)
             line += f", SVM {curves['SVM'][size]:.2f}% ({time.perf_counter() - started:.0f} s)"
         print(line, flush=True)
     for label, (size, accuracy) in BOOK.items():

@@ -10,6 +10,7 @@ each figure's inputs.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 H100 = ROOT / "docs" / "runs" / "h100"
 EXPERIMENTS = ROOT / "docs" / "runs" / "cpu"  # committed copies of runs/experiments/ID
-GPU = ROOT / ".gpu" / "runs"
+GPU = Path(os.environ.get("NNZOO_GPU_RUNS", ROOT / ".gpu" / "runs"))  # the H100 run directories
 
 
 class Missing(Exception):
@@ -83,13 +84,15 @@ def p35():
 
 
 def _ensemble_members():
+    from nnzoo.export import run_dir_model
+
     members = []
     for index in range(1, 6):
         member = GPU / "conv2_dropout_ensemble" / f"member-{index}"
-        checkpoints = sorted(member.glob("checkpoint-*.keras"), key=lambda p: int(p.stem.split("-")[1]))
-        if not checkpoints:
-            raise Missing(f"{member.relative_to(ROOT)} has no checkpoint-*.keras")
-        members.append(checkpoints[-1])
+        path = run_dir_model(member) if member.is_dir() else None
+        if path is None:
+            raise Missing(f"{member} has no model.keras or checkpoint-*.keras")
+        members.append(path)
     return members
 
 
