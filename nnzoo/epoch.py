@@ -4,16 +4,18 @@ At 10 images a step, a training step is a few microseconds of arithmetic
 wrapped in tens to hundreds of microseconds of per-step overhead (Python,
 the input pipeline, one graph launch per step or per ``steps_per_execution``
 steps). ``fit_epoch`` removes that overhead: the whole epoch, every mini-batch
-slice and every ``model.train_step`` of it, is one XLA-compiled loop over the
+slice and every ``model.train_step`` of it, is one compiled loop over the
 training set held in memory (on the device, under JAX). The step is Keras's
 own ``train_step``, so the cost, the penalties, the optimizer update, dropout
 and the metrics are exactly those of ``model.fit``; only the driving loop
-changes. On the 2-core CPU it is 5-8x faster than ``fit`` with
-``steps_per_execution=100`` (``bench/``, ``docs/PERFORMANCE.md``).
+changes. On the 2-core CPU it is 1.6-3.7x faster than ``fit`` with
+``steps_per_execution=100`` on the dense nets and 1.1-1.2x on the conv nets
+(``bench/``, ``docs/PERFORMANCE.md``).
 
-Backends: TensorFlow (``tf.function(jit_compile=True)`` around a
-``tf.range`` loop) and JAX (``jax.jit`` around ``lax.fori_loop`` with the
-stateless ``train_step``). Any other backend falls back to ``model.fit``.
+Backends: TensorFlow (``tf.function`` around a ``tf.range`` loop, XLA-compiled
+unless the model has convolutions on a CPU) and JAX (``jax.jit`` around
+``lax.fori_loop`` with the stateless ``train_step``; ``fit_epochs_lockstep``
+steps several models together). Any other backend falls back to ``model.fit``.
 
 Example:
 
