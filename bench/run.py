@@ -62,6 +62,9 @@ def parse_args(argv):
     parser.add_argument("--n-conv", type=int, help="training images per pass for the conv nets")
     parser.add_argument("--repeats", type=int, help="timed passes per row (the median is reported)")
     parser.add_argument("--warmup", type=int, help="untimed warm-up passes per row (default 1)")
+    parser.add_argument("--tf-intra-op-threads", type=int, default=0, metavar="N",
+                        help="TensorFlow's intra-op threads for the nnzoo and Keras rows (0 = TensorFlow's default; "
+                             "1 = what `nnzoo train` and the recipes use)")
     parser.add_argument("--no-inference", action="store_true", help="skip the SavedModel serving rows")
     parser.add_argument("--seed", type=int, default=0, help="initial weights and data order")
     parser.add_argument("--n-check", type=int, default=500, help="--check: real training images used")
@@ -243,6 +246,8 @@ def run_benchmark(args):
     import tensorflow as tf
 
     tf.config.set_visible_devices([], "GPU")  # a CPU benchmark: TensorFlow must not use a GPU
+    if args.tf_intra_op_threads:  # what `nnzoo train` and the recipes set (nnzoo.epoch.single_threaded_ops)
+        tf.config.threading.set_intra_op_parallelism_threads(args.tf_intra_op_threads)
     torch_module = import_torch() if "torch" in args.impls else None
     if "torch" in args.impls and torch_module is None:
         log(f"skipping the PyTorch rows: {TORCH_HINT}")
@@ -262,7 +267,8 @@ def run_benchmark(args):
         "settings": dict(quick=args.quick, batch_size=BATCH_SIZE, n_dense=args.n_dense, n_conv=args.n_conv,
                          repeats=args.repeats, warmup=args.warmup, seed=args.seed, nets=args.nets,
                          impls=args.impls, inference_repeats=args.repeats,
-                         inference_calls=args.serve_calls, order="interleaved rounds"),
+                         inference_calls=args.serve_calls, order="interleaved rounds",
+                         tf_intra_op_threads=args.tf_intra_op_threads),
         "environment": bench_env.environment(torch_module),
         "training": [],
         "inference": [],

@@ -17,6 +17,7 @@ import numpy as np
 
 import nnzoo
 from nnzoo import data
+from nnzoo.epoch import single_threaded_ops
 
 
 class PrintTestCount(keras.callbacks.Callback):
@@ -37,6 +38,7 @@ class PrintTestCount(keras.callbacks.Callback):
 
 
 def main():
+    single_threaded_ops()  # faster at mini-batch 10; NNZOO_INTRA_OP_THREADS=0 keeps TF's default
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="shallow_sigmoid", choices=["shallow_sigmoid", "shallow_sigmoid_100"])
     parser.add_argument("--epochs", type=int, default=None, help="default: the card's (30)")

@@ -148,3 +148,30 @@ def test_lockstep_refuses_mixed_architectures():
     models = [nnzoo.build("shallow_sigmoid", hidden=(8,)), nnzoo.build("shallow_sigmoid", hidden=(9,))]
     with pytest.raises(ValueError, match="share one architecture"):
         fit_epochs_lockstep(models, x, y)
+
+
+def test_single_threaded_ops_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = ("import nnzoo, tensorflow as tf; from nnzoo.epoch import single_threaded_ops; "
+            "print(single_threaded_ops(), tf.config.threading.get_intra_op_parallelism_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "NNZOO_INTRA_OP_THREADS": "1"})
+    assert out.stdout.split()[-2:] == ["1", "1"]
+
+
+@pytest.mark.parametrize("value, expected", [("0", None)])
+def test_single_threaded_ops_can_be_turned_off(monkeypatch, value, expected):
+    from nnzoo.epoch import single_threaded_ops
+
+    monkeypatch.setenv("NNZOO_INTRA_OP_THREADS", value)
+    assert single_threaded_ops() is expected
+
+
+def test_single_threaded_ops_refuses_a_bad_environment_value(monkeypatch):
+    from nnzoo.epoch import single_threaded_ops
+
+    monkeypatch.setenv("NNZOO_INTRA_OP_THREADS", "two")
+    with pytest.raises(ValueError, match="Received: 'two'"):
+        single_threaded_ops()
