@@ -200,6 +200,25 @@ def _chunks(n, batch_size, verbose):
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def _start_epoch(model, x, y, batch_size):
+    """Build the optimizer and compiled metrics as fit would, without a step; restart the metrics."""
+    model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size], None))
+    model.reset_metrics()
+
+
+def _run_in_pieces(epoch, x, y, batch_size, verbose):
+    """Call the compiled ``epoch`` over the set, in ~20 pieces under a progress bar when verbose."""
+    bar = keras.utils.Progbar(len(y), unit_name="image") if verbose else None
+    for start, stop in _chunks(len(y), batch_size, verbose):
+        epoch(x[start:stop], y[start:stop])
+        if bar:
+            bar.update(stop)
+
+
+def _logs(model):
+    return {name: float(keras.ops.convert_to_numpy(value)) for name, value in model.get_metrics_result().items()}
+
+
 def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
     """Train ``model`` for one epoch of plain mini-batch SGD over ``(x, y)`` in the given order.
 
@@ -231,27 +250,19 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
     _check(model, x, y, batch_size, jit_compile, verbose)
     x = np.asarray(x)
     y = np.asarray(y)
-    # _symbolic_build (Keras >= 3.0) builds the optimizer and compiled metrics as
-    # fit would, without a step; without it, or on another backend, use fit itself.
+    # Without Keras's _symbolic_build (see _start_epoch), or on another backend, use fit itself.
     if not supported() or not hasattr(model, "_symbolic_build"):
         history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False,
                             verbose=1 if verbose else 0).history
         return {key: float(values[-1]) for key, values in history.items()}
-    model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size], None))
+    _start_epoch(model, x, y, batch_size)
     functions = model.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     key = (batch_size, _resolve_jit(model, jit_compile))
     if key not in functions:
         make = _tensorflow_epoch if keras.backend.backend() == "tensorflow" else _jax_epoch
         functions[key] = make(model, *key)
-    model.reset_metrics()
-    chunks = _chunks(len(y), batch_size, verbose)
-    bar = keras.utils.Progbar(len(y), unit_name="image") if verbose else None
-    for start, stop in chunks:
-        functions[key](x[start:stop], y[start:stop])
-        if bar:
-            bar.update(stop)
-    return {name: float(keras.ops.convert_to_numpy(value))
-            for name, value in model.get_metrics_result().items()}
+    _run_in_pieces(lambda xs, ys: functions[key](xs, ys), x, y, batch_size, verbose)
+    return _logs(model)
 
 
 def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
@@ -298,16 +309,10 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
     x = np.asarray(x)
     y = np.asarray(y)
     for model in models:
-        model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size], None))
-        model.reset_metrics()
+        _start_epoch(model, x, y, batch_size)
     functions = template.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     key = (batch_size, True, len(models))
     if key not in functions:
         functions[key] = _jax_epoch(template, batch_size, True, members=len(models))
-    bar = keras.utils.Progbar(len(y), unit_name="image") if verbose else None
-    for start, stop in _chunks(len(y), batch_size, verbose):
-        functions[key](x[start:stop], y[start:stop], models)
-        if bar:
-            bar.update(stop)
-    return [{name: float(keras.ops.convert_to_numpy(value)) for name, value in model.get_metrics_result().items()}
-            for model in models]
+    _run_in_pieces(lambda xs, ys: functions[key](xs, ys, models), x, y, batch_size, verbose)
+    return [_logs(model) for model in models]

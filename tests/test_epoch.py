@@ -157,7 +157,8 @@ def test_single_threaded_ops_in_a_fresh_process():
     code = ("import nnzoo, tensorflow as tf; from nnzoo.epoch import single_threaded_ops; "
             "print(single_threaded_ops(), tf.config.threading.get_intra_op_parallelism_threads())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "NNZOO_INTRA_OP_THREADS": "1"})
+                         env={**__import__("os").environ, "NNZOO_INTRA_OP_THREADS": "1",
+                              "KERAS_BACKEND": "tensorflow"})  # the setting is TensorFlow's
     assert out.stdout.split()[-2:] == ["1", "1"]
 
 
