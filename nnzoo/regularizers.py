@@ -17,6 +17,12 @@ network3 L2 (ch. 6)    ½λ·Σw² / (n/m)              w ← (1 − ηλm/n)·w
 n is the training-set size and m the mini-batch size. For the same λ the
 network3 penalty is m times stronger than network2's (10× at the book's m=10).
 
+The two L2 penalties also expose ``decay_rate`` (their gradient is
+``decay_rate·w``): nnzoo's compiled epoch (:mod:`nnzoo.epoch`) applies them as
+that weight decay, w ← w − η·∂C₀/∂w − η·decay_rate·w, which is the book's
+code line for line and spares a Σw² every step. ``model.fit`` and
+``model.losses`` still see the penalty.
+
 Example:
 
 >>> reg = Network2L2(lmbda=5.0, n=50_000)
@@ -69,6 +75,11 @@ class Network2L2(_TrainingSetPenalty):
     @property
     def coefficient(self):
         return self.lmbda / (2.0 * self.n)
+
+    @property
+    def decay_rate(self):
+        """λ/n: the penalty's gradient is ``decay_rate·w`` (see :mod:`nnzoo.epoch`)."""
+        return 2.0 * self.coefficient
 
     def __call__(self, x):
         return self.coefficient * ops.sum(ops.square(x))
@@ -123,6 +134,11 @@ class Network3L2(keras.regularizers.Regularizer):
     @property
     def coefficient(self):
         return 0.5 * self.lmbda / self.num_training_batches
+
+    @property
+    def decay_rate(self):
+        """λ/num_training_batches: the penalty's gradient is ``decay_rate·w``."""
+        return 2.0 * self.coefficient
 
     def __call__(self, x):
         return self.coefficient * ops.sum(ops.square(x))

@@ -73,6 +73,65 @@ def test_the_compiled_epoch_is_reused_and_metrics_restart_each_epoch():
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 10
 
 
+def _penalty(model):
+    return sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
+
+
+@pytest.mark.parametrize("name, overrides, rate", [
+    ("network2", dict(lmbda=5.0, n_train=50_000), 5.0 / 50_000),  # network2: λ/n
+    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), 0.1 / 5_000),  # network3: λ/(n/m)
+])
+def test_l2_penalties_run_as_the_books_weight_decay(name, overrides, rate):
+    from nnzoo.epoch import _weight_decays
+
+    model = nnzoo.build(name, seed=0, **overrides)
+    x, y = _images(30)
+    fit_epoch(model, x, y)
+    kernels = [i for i, v in enumerate(model.trainable_variables) if v.path.endswith("kernel")]
+    decays = _weight_decays(model)
+    assert [index for index, _ in decays] == kernels and len(kernels) >= 2  # every kernel, no bias
+    assert [r for _, r in decays] == pytest.approx([rate] * len(kernels), rel=1e-6)
+    # The penalties are back on the layers once the epoch is done.
+    assert len(model.losses) == len(kernels) and _penalty(model) > 0
+
+
+def test_the_epoch_loss_is_the_mean_cost_plus_the_final_penalty():
+    """With the penalty run as decay, the steps' loss is C₀; the epoch adds the penalty's end value."""
+    x, y = _images(40, seed=2)
+    twin = nnzoo.build("network2", seed=0, lmbda=5.0, n_train=1_000)
+    model = nnzoo.build("network2", seed=0, lmbda=5.0, n_train=1_000)
+    costs = []
+    for start in range(0, 40, 10):
+        penalty = _penalty(twin)  # train_on_batch's loss holds the penalty of the weights before the step
+        costs.append(twin.train_on_batch(x[start:start + 10], y[start:start + 10], return_dict=True)["loss"]
+                     - penalty)
+
+    logs = fit_epoch(model, x, y)
+
+    for got, want in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(got, want, atol=2e-6, rtol=0)
+    assert logs["loss"] == pytest.approx(np.mean(costs) + _penalty(twin), rel=1e-5)
+
+
+def test_other_optimizers_keep_the_penalty_in_the_loss():
+    from nnzoo.epoch import _weight_decays
+
+    x, y = _images(40, seed=3)
+    models = [nnzoo.build("network2", seed=0, lmbda=5.0, n_train=1_000, compile=False) for _ in range(2)]
+    for model in models:
+        model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.5), loss=nnzoo.losses.get("cross_entropy"))
+    twin, model = models
+    losses = [twin.train_on_batch(x[start:start + 10], y[start:start + 10], return_dict=True)["loss"]
+              for start in range(0, 40, 10)]
+
+    logs = fit_epoch(model, x, y)
+
+    assert _weight_decays(model) == []  # momentum would carry a decay term: the penalty stays in the loss
+    for got, want in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(got, want, atol=2e-6, rtol=0)
+    assert logs["loss"] == pytest.approx(np.mean(losses), rel=1e-5)
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -122,6 +181,7 @@ def test_progress_pieces_are_whole_mini_batches():
 @pytest.mark.parametrize("name, overrides", [
     ("shallow_sigmoid", dict(hidden=(8,))),
     ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5)))),  # dropout: each model's own masks
+    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5)))),  # network3 L2, run as weight decay
 ])
 def test_lockstep_epochs_equal_separate_epochs(name, overrides):
     """Under JAX the models step together (vmap); under TensorFlow one after the other. Same updates."""

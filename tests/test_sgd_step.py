@@ -80,6 +80,8 @@ def test_l2_scalings_differ_by_the_mini_batch_size():
     assert coefficients["shallow_softmax"] == pytest.approx(10 * coefficients["network2"], rel=1e-5)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="a float64 oracle at rtol 1e-8: JAX computes in float32 unless x64 is enabled")
 def test_conv_net_step_with_network3_l2():
     """conv2_relu (log-likelihood + network3 L2, λ = 0.1): every weight, in float64.
 
@@ -97,7 +99,7 @@ def test_conv_net_step_with_network3_l2():
         recipe = nnzoo.card("conv2_relu").recipe
         eta, lmbda, n, m = recipe["eta"], recipe["lmbda"], recipe["n_train"], recipe["batch_size"]
 
-        features = keras.Model(model.input, model.get_layer("flatten").output)(x).numpy()
+        features = keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer("flatten").output)(x))
         dense_before = dense_params(model)
         conv_layers = [model.get_layer("conv_1"), model.get_layer("conv_2")]
 
