@@ -182,22 +182,31 @@ def _tensorflow_epoch(model, batch_size, jit_compile, decays):
             for (index, rate), weights in zip(decays, before):
                 variables[index].assign_sub(eta * rate * weights)
 
+    def rows(tensor, start, size):
+        # tf.slice, not tensor[a:b]: XLA turns a dynamic strided slice into a slow gather.
+        return tf.slice(tensor, [start] + [0] * (tensor.shape.rank - 1), [size, *tensor.shape[1:]])
+
     @tf.function(jit_compile=jit_compile)
-    def run(x, y):
-        full = x.shape[0] // batch_size  # static: one trace per training-set size
-        x_rest, y_rest = [0] * (x.shape.rank - 1), [0] * (y.shape.rank - 1)
+    def run(x, y, order):  # one trace per set size, with or without an order
+        n = (y if order is None else order).shape[0]
+
+        def batch(start, size):
+            if order is None:
+                return rows(x, start, size), rows(y, start, size)
+            indices = rows(order, start, size)
+            return tf.gather(x, indices), tf.gather(y, indices)
+
+        full = n // batch_size
         if full:  # a set smaller than one mini-batch would fail the slices' static shape checks
             for i in tf.range(full):
-                # tf.slice, not x[a:b]: XLA turns a dynamic strided slice into a slow gather.
-                start = i * batch_size
-                train_step((tf.slice(x, [start, *x_rest], [batch_size, *x.shape[1:]]),
-                            tf.slice(y, [start, *y_rest], [batch_size, *y.shape[1:]])))
-        if x.shape[0] % batch_size:  # the book's last, smaller mini-batch
-            train_step((x[full * batch_size:], y[full * batch_size:]))
+                train_step(batch(i * batch_size, batch_size))
+        if n % batch_size:  # the book's last, smaller mini-batch
+            train_step(batch(full * batch_size, n % batch_size))
         return tf.constant(0)
 
-    def epoch(x, y):
-        run(tf.convert_to_tensor(x), tf.convert_to_tensor(y))
+    def epoch(x, y, order):
+        run(tf.convert_to_tensor(x), tf.convert_to_tensor(y),
+            None if order is None else tf.convert_to_tensor(order, tf.int32))
 
     return epoch
 
@@ -223,19 +232,21 @@ def _jax_epoch(model, batch_size, jit_compile, decays, members=1):
 
     train_step = decayed_train_step if members == 1 else jax.vmap(decayed_train_step, in_axes=(0, None))
 
-    def run(state, x, y):
-        full = x.shape[0] // batch_size
+    def run(state, x, y, order):
+        n = (y if order is None else order).shape[0]
 
-        def step(i, state):
-            start = i * batch_size
-            batch = (jax.lax.dynamic_slice_in_dim(x, start, batch_size),
-                     jax.lax.dynamic_slice_in_dim(y, start, batch_size))
-            return train_step(state, batch)[1]
+        def batch(start, size):
+            if order is None:
+                return (jax.lax.dynamic_slice_in_dim(x, start, size), jax.lax.dynamic_slice_in_dim(y, start, size))
+            indices = jax.lax.dynamic_slice_in_dim(order, start, size)
+            return x[indices], y[indices]
 
+        full = n // batch_size
         if full:
-            state = jax.lax.fori_loop(0, full, step, state)
-        if x.shape[0] % batch_size:
-            state = train_step(state, (x[full * batch_size:], y[full * batch_size:]))[1]
+            state = jax.lax.fori_loop(0, full, lambda i, state: train_step(state, batch(i * batch_size,
+                                                                                    batch_size))[1], state)
+        if n % batch_size:
+            state = train_step(state, batch(full * batch_size, n % batch_size))[1]
         return state
 
     compiled = jax.jit(run, donate_argnums=0)
@@ -244,10 +255,10 @@ def _jax_epoch(model, batch_size, jit_compile, decays, members=1):
         return (each.trainable_variables, each.non_trainable_variables,
                 each.optimizer.variables, each.metrics_variables)
 
-    def epoch(x, y, models=(model,)):
+    def epoch(x, y, order, models=(model,)):
         states = [tuple([v.value for v in group] for group in variables(each)) for each in models]
         state = states[0] if members == 1 else jax.tree.map(lambda *values: jnp.stack(values), *states)
-        state = compiled(state, x, y)
+        state = compiled(state, x, y, None if order is None else jnp.asarray(order, jnp.int32))
         for index, each in enumerate(models):
             mine = state if members == 1 else jax.tree.map(lambda value: value[index], state)
             for group, values in zip(variables(each), mine):
@@ -274,13 +285,34 @@ def _start_epoch(model, x, y, batch_size):
     model.reset_metrics()
 
 
-def _run_in_pieces(epoch, x, y, batch_size, verbose):
+def _run_in_pieces(epoch, x, y, order, batch_size, verbose):
     """Call the compiled ``epoch`` over the set, in ~20 pieces under a progress bar when verbose."""
-    bar = keras.utils.Progbar(len(y), unit_name="image") if verbose else None
-    for start, stop in _chunks(len(y), batch_size, verbose):
-        epoch(x[start:stop], y[start:stop])
+    n = len(y) if order is None else len(order)
+    bar = keras.utils.Progbar(n, unit_name="image") if verbose else None
+    for start, stop in _chunks(n, batch_size, verbose):
+        if order is None:
+            epoch(x[start:stop], y[start:stop], None)
+        else:
+            epoch(x, y, order[start:stop])
         if bar:
             bar.update(stop)
+
+
+def _check_order(order, n, batch_size):
+    """``order`` as a NumPy int32 vector of valid indices (``None`` stays ``None``)."""
+    if order is None:
+        return None
+    values = np.asarray(order)
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"order must be a 1-D array of integer indices into x. Received: an array of shape "
+                         f"{values.shape} and dtype {values.dtype}.")
+    if len(values) < batch_size:
+        raise ValueError(f"order must select at least one mini-batch. Received: {len(values)} indices, "
+                         f"batch_size={batch_size}.")
+    if values.min() < 0 or values.max() >= n:
+        raise ValueError(f"order holds indices outside the {n} examples of x. Received: indices from "
+                         f"{values.min()} to {values.max()}; expected 0 to {n - 1}.")
+    return values.astype(np.int32, copy=False)
 
 
 def _logs(model, decays):
@@ -292,20 +324,26 @@ def _logs(model, decays):
     return logs
 
 
-def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
+def fit_epoch(model, x, y, *, batch_size=10, order=None, jit_compile="auto", verbose=0):
     """Train ``model`` for one epoch of plain mini-batch SGD over ``(x, y)`` in the given order.
 
     The mini-batches are ``x[0:m], x[m:2m], ...`` (the last one smaller when
-    ``m`` does not divide the set, as in the book): shuffle beforehand for the
-    chapter 1-5 protocol. Each step is ``model.train_step``, the same update
+    ``m`` does not divide the set, as in the book), or, with ``order``, the
+    examples ``order[0:m], order[m:2m], ...``: pass a fresh permutation each
+    epoch for the chapter 1-5 protocol and the data never moves (with ``x``
+    and ``y`` already backend tensors, e.g. ``keras.ops.convert_to_tensor``,
+    nothing is copied per epoch). Each step is ``model.train_step``, the same update
     ``model.fit`` makes. The compiled epoch is cached on the model, so only the
     first epoch of a given set size pays the compilation (a few seconds).
 
     Args:
         model: a compiled Keras model (``nnzoo.build`` compiles).
-        x: float32 images, shape ``(n, 28, 28, 1)`` for the nnzoo networks.
+        x: float32 images, shape ``(n, 28, 28, 1)`` for the nnzoo networks: a
+            NumPy array or a tensor of the backend.
         y: integer labels, shape ``(n,)`` (or whatever the model's loss takes).
         batch_size: the mini-batch size ``m`` (the book's 10).
+        order: optional integer indices into ``x``: the epoch visits
+            ``x[order]`` without building it (``None``: ``x`` as it is).
         jit_compile: compile the epoch with XLA. ``"auto"`` (default): always
             under JAX; under TensorFlow unless the model has convolutions and
             no GPU is visible (XLA's CPU convolutions are ~8x slower than
@@ -325,10 +363,10 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
         penalty moved during the epoch).
     """
     _check(model, x, y, batch_size, jit_compile, verbose)
-    x = np.asarray(x)
-    y = np.asarray(y)
+    order = _check_order(order, len(y), batch_size)
     # Without Keras's _symbolic_build (see _start_epoch), or on another backend, use fit itself.
     if not supported() or not hasattr(model, "_symbolic_build"):
+        x, y = (np.asarray(a) if order is None else np.asarray(a)[order] for a in (x, y))
         history = model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False,
                             verbose=1 if verbose else 0).history
         return {key: float(values[-1]) for key, values in history.items()}
@@ -340,11 +378,11 @@ def fit_epoch(model, x, y, *, batch_size=10, jit_compile="auto", verbose=0):
         make = _tensorflow_epoch if keras.backend.backend() == "tensorflow" else _jax_epoch
         functions[key] = make(model, *key)
     with _penalties_as_decay([model], decays):
-        _run_in_pieces(lambda xs, ys: functions[key](xs, ys), x, y, batch_size, verbose)
+        _run_in_pieces(functions[key], x, y, order, batch_size, verbose)
     return _logs(model, decays)
 
 
-def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
+def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
     """One epoch for each of several same-architecture models, in lockstep where the backend allows.
 
     The book's protocols train several copies of one network on the same data
@@ -359,8 +397,8 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
     Args:
         models: compiled models of one architecture and optimizer settings,
             e.g. ``[nnzoo.build("conv2_relu", seed=s) for s in (0, 1, 2)]``.
-        x, y, batch_size, verbose: as ``fit_epoch``; the same data and
-            order for every model.
+        x, y, batch_size, order, verbose: as ``fit_epoch``; the same data
+            and order for every model.
 
     Returns:
         One logs dict per model, as ``fit_epoch`` returns.
@@ -383,10 +421,9 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
             f"{[model.name for model in models]} with learning rates {sorted(etas)}."
         )
     if len(models) == 1 or keras.backend.backend() != "jax" or not hasattr(models[0], "_symbolic_build"):
-        return [fit_epoch(model, x, y, batch_size=batch_size, verbose=verbose) for model in models]
+        return [fit_epoch(model, x, y, batch_size=batch_size, order=order, verbose=verbose) for model in models]
     template = models[0]
-    x = np.asarray(x)
-    y = np.asarray(y)
+    order = _check_order(order, len(y), batch_size)
     for model in models:
         _start_epoch(model, x, y, batch_size)
     decays = _weight_decays(template)
@@ -395,5 +432,6 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, verbose=0):
     if key not in functions:
         functions[key] = _jax_epoch(template, *key[:3], members=len(models))
     with _penalties_as_decay(models, decays):
-        _run_in_pieces(lambda xs, ys: functions[key](xs, ys, models), x, y, batch_size, verbose)
+        _run_in_pieces(lambda xs, ys, order: functions[key](xs, ys, order, models), x, y, order, batch_size,
+                       verbose)
     return [_logs(model, decays) for model in models]

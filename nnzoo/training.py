@@ -219,7 +219,7 @@ class _Run:
     """One training run in its run directory, advanced one epoch at a time.
 
     Opening it resumes after the last completed epoch (or starts over);
-    ``epoch_data`` gives the next epoch's training order, ``record`` checks,
+    ``epoch_order`` gives the next epoch's training order, ``record`` checks,
     evaluates, checkpoints and logs a trained epoch, and ``finish`` writes
     ``model.keras`` and ``result.json``.
     """
@@ -275,19 +275,17 @@ class _Run:
     def done(self):
         return self.epoch >= self.config["epochs"]
 
-    def epoch_data(self):
-        """Set this epoch's η and seed; return its training images and labels in order."""
+    def epoch_order(self):
+        """Set this epoch's η and seed; return its training order (``None``: the set as it is)."""
         config, epoch, epochs = self.config, self.epoch, self.config["epochs"]
         if config.get("eta_final"):  # geometric decay from eta to eta_final over the run
             fraction = epoch / max(epochs - 1, 1)
             self.model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
         epoch_seed = _epoch_seed(self.seed, epoch)
         keras.utils.set_random_seed(epoch_seed)
-        x, y = self.split.train
         if self.protocol.shuffle:
-            order = np.random.default_rng(epoch_seed).permutation(len(y))
-            x, y = x[order], y[order]
-        return x, y
+            return np.random.default_rng(epoch_seed).permutation(len(self.split.train.y))
+        return None
 
     def record(self, logs, seconds, lockstep=1):
         """Check, evaluate, checkpoint and log the epoch just trained."""
@@ -356,12 +354,14 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose):
     """
     runs = [_Run(name, config, split, protocol, run_dir, verbose) for config, run_dir in zip(configs, run_dirs)]
     together = not protocol.shuffle and len(runs) > 1 and keras.backend.backend() == "jax"
+    # The training set moves to the backend (the GPU, if any) once; an epoch passes only its order.
+    x, y = (keras.ops.convert_to_tensor(values) for values in split.train)
     if not together:
         for run in runs:
             while not run.done:
-                x, y = run.epoch_data()
+                order = run.epoch_order()
                 started = time.perf_counter()
-                logs = fit_epoch(run.model, x, y, batch_size=run.config["batch_size"],
+                logs = fit_epoch(run.model, x, y, order=order, batch_size=run.config["batch_size"],
                                  verbose=int(verbose > 1))
                 run.record(logs, time.perf_counter() - started)
         return [run.finish() for run in runs]
@@ -369,9 +369,9 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose):
         epoch = min(run.epoch for run in runs if not run.done)
         group = [run for run in runs if run.epoch == epoch and not run.done]
         for run in group:
-            x, y = run.epoch_data()  # one fixed order: the same arrays for every run
+            order = run.epoch_order()  # one fixed order (None): the same for every run
         started = time.perf_counter()
-        all_logs = fit_epochs_lockstep([run.model for run in group], x, y,
+        all_logs = fit_epochs_lockstep([run.model for run in group], x, y, order=order,
                                        batch_size=group[0].config["batch_size"], verbose=int(verbose > 1))
         seconds = time.perf_counter() - started
         for run, logs in zip(group, all_logs):

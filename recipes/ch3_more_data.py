@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 import nnzoo
@@ -32,11 +33,11 @@ def train_network(split, size, seed, full_epochs=FULL_EPOCHS):
     recipe = {key: value for key, value in experiments.get("C3-13").recipe().items() if key not in ("epochs", "data")}
     recipe.update(lmbda=FULL_LMBDA * size / FULL_SIZE, n_train=size)
     model = nnzoo.build("network2", seed=seed, **recipe)
-    x, y = split.train.x[:size], split.train.y[:size]
+    x, y = (keras.ops.convert_to_tensor(values[:size]) for values in split.train)
     rng = np.random.default_rng(seed)
     for _ in range(max(1, full_epochs * FULL_SIZE // size)):
         order = rng.permutation(size)  # reshuffled every epoch, as network2 does
-        fit_epoch(model, x[order], y[order], batch_size=recipe["batch_size"])
+        fit_epoch(model, x, y, order=order, batch_size=recipe["batch_size"])
     predictions = model.predict(split.validation.x, batch_size=1000, verbose=0)
     return round(100 * float(np.mean(np.argmax(predictions, axis=1) == split.validation.y)), 2)
 

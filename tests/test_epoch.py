@@ -73,6 +73,36 @@ def test_the_compiled_epoch_is_reused_and_metrics_restart_each_epoch():
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 10
 
 
+@pytest.mark.parametrize("name, jit_compile", [("network2", True), ("network2", False), ("conv2", "auto")])
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_an_order_gives_the_steps_of_the_reordered_set(name, jit_compile, verbose):
+    """``order`` visits x[order] without building it; resident tensors are taken as they are."""
+    x, y = _images(45, seed=4)
+    order = np.random.default_rng(0).permutation(45)
+    overrides = dict(hidden=(8,)) if name == "network2" else dict(hidden=(8,), conv=((2, 5), (3, 5)))
+    shuffled, ordered = (nnzoo.build(name, seed=0, **overrides) for _ in range(2))
+
+    expected = fit_epoch(shuffled, x[order], y[order], jit_compile=jit_compile)
+    logs = fit_epoch(ordered, keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y), order=order,
+                     jit_compile=jit_compile, verbose=verbose)
+
+    for got, want in zip(ordered.get_weights(), shuffled.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    assert logs == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("order, message", [
+    (np.arange(20).reshape(4, 5), "order must be a 1-D array of integer indices"),
+    (np.linspace(0, 1, 20), "order must be a 1-D array of integer indices"),
+    (np.arange(5), "order must select at least one mini-batch. Received: 5 indices"),
+    (np.arange(1, 21), "indices outside the 20 examples of x. Received: indices from 1 to 20"),
+])
+def test_bad_orders_are_refused(order, message):
+    x, y = _images(20)
+    with pytest.raises(ValueError, match=message):
+        fit_epoch(nnzoo.build("shallow_sigmoid", hidden=(4,)), x, y, order=order)
+
+
 def _penalty(model):
     return sum(float(keras.ops.convert_to_numpy(loss)) for loss in model.losses)
 
@@ -178,20 +208,22 @@ def test_progress_pieces_are_whole_mini_batches():
     assert _chunks(205, 10, verbose=1)[-1] == (200, 205) and _chunks(205, 10, verbose=0) == [(0, 205)]
 
 
-@pytest.mark.parametrize("name, overrides", [
-    ("shallow_sigmoid", dict(hidden=(8,))),
-    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5)))),  # dropout: each model's own masks
-    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5)))),  # network3 L2, run as weight decay
+@pytest.mark.parametrize("name, overrides, shuffled", [
+    ("shallow_sigmoid", dict(hidden=(8,)), False),
+    ("shallow_sigmoid", dict(hidden=(8,)), True),  # one order for all, passed as indices
+    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5))), False),  # dropout: each model's own masks
+    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), False),  # network3 L2, run as weight decay
 ])
-def test_lockstep_epochs_equal_separate_epochs(name, overrides):
+def test_lockstep_epochs_equal_separate_epochs(name, overrides, shuffled):
     """Under JAX the models step together (vmap); under TensorFlow one after the other. Same updates."""
     from nnzoo.epoch import fit_epochs_lockstep
 
     x, y = _images(45, seed=2)
+    order = np.random.default_rng(1).permutation(45) if shuffled else None
     alone = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
     together = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
-    alone_logs = [fit_epoch(model, x, y) for model in alone]
-    together_logs = fit_epochs_lockstep(together, x, y)
+    alone_logs = [fit_epoch(model, x, y, order=order) for model in alone]
+    together_logs = fit_epochs_lockstep(together, x, y, order=order)
     for a, b in zip(alone, together):
         for u, v in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_allclose(v, u, atol=2e-5, rtol=0)
