@@ -34,9 +34,9 @@ def stock_model(name, config, seed):
     return model
 
 
-def nnzoo_pass(model, x, y, batch_size=10):
-    """One epoch the way ``nnzoo.train`` runs it: ``nnzoo.epoch.fit_epoch`` (data already shuffled)."""
-    fit_epoch(model, x, y, batch_size=batch_size)
+def nnzoo_pass(model, x, y, order=None, batch_size=10):
+    """One epoch the way ``nnzoo.train`` runs it: ``nnzoo.epoch.fit_epoch`` over the resident set in ``order``."""
+    fit_epoch(model, x, y, order=order, batch_size=batch_size)
 
 
 def nnzoo_fit_pass(model, x, y, batch_size=10):

@@ -116,6 +116,21 @@ def import_torch():
 # ----------------------------------------------------------------------------- the rows
 
 
+class PassData:
+    """One pass's training data: the base set, its order for this pass, and the reordered copy."""
+
+    def __init__(self, x, y, order):
+        self.x, self.y, self.order = x, y, order
+        self._shuffled = None
+
+    @property
+    def shuffled(self):
+        """``(x[order], y[order])``, made once (untimed) for the rows that train on a reordered copy."""
+        if self._shuffled is None:
+            self._shuffled = (self.x, self.y) if self.order is None else (self.x[self.order], self.y[self.order])
+        return self._shuffled
+
+
 class Row:
     """One implementation of one net: ``prepare`` (untimed) then ``run`` (timed) per pass."""
 
@@ -134,15 +149,23 @@ def make_row(impl, name, config, book_code, seed):
 
         model = bench_keras.stock_model(name, config, seed) if impl == "keras" else \
             bench_keras.nnzoo_model(name, seed)
-        train = {"nnzoo": bench_keras.nnzoo_pass, "nnzoo_fit": bench_keras.nnzoo_fit_pass,
-                 "keras": bench_keras.stock_pass}[impl]
         state = {}
+        if impl == "nnzoo":  # as nnzoo.train: the set goes to the backend once, each pass gives its order
+            def run():
+                bench_keras.nnzoo_pass(model, *state["resident"], order=state["data"].order, batch_size=BATCH_SIZE)
+        else:
+            train = bench_keras.nnzoo_fit_pass if impl == "nnzoo_fit" else bench_keras.stock_pass
 
-        def prepare(x, y, pass_seed):
+            def run():
+                train(model, *state["data"].shuffled, batch_size=BATCH_SIZE)
+
+        def prepare(data, pass_seed):
             keras.utils.set_random_seed(pass_seed)  # as nnzoo.train does before each epoch
-            state["xy"] = (x, y)
+            state["data"] = data
+            if impl == "nnzoo" and "resident" not in state:  # the same base set every pass
+                state["resident"] = tuple(keras.ops.convert_to_tensor(a) for a in (data.x, data.y))
 
-        return Row(impl, prepare, lambda: train(model, *state["xy"], batch_size=BATCH_SIZE),
+        return Row(impl, prepare, run,
                    dict(steps_per_execution=int(model.steps_per_execution), params=int(model.count_params()),
                         shuffle_in_fit=impl == "keras"))
     if impl == "torch":
@@ -154,9 +177,9 @@ def make_row(impl, name, config, book_code, seed):
         model, optimizer, loss_fn, kind = bench_torch.build(config, book_code, seed=seed)
         state = {}
 
-        def prepare(x, y, pass_seed):
+        def prepare(data, pass_seed):
             torch.manual_seed(pass_seed)
-            state["xt"] = bench_torch.prepare(x, y, config["cost"], kind)
+            state["xt"] = bench_torch.prepare(*data.shuffled, config["cost"], kind)
 
         return Row(impl, prepare, lambda: bench_torch.train_pass(model, optimizer, loss_fn, *state["xt"],
                                                                  batch_size=BATCH_SIZE),
@@ -168,7 +191,8 @@ def make_row(impl, name, config, book_code, seed):
         eye = np.eye(10, dtype=np.float32)
         state = {}
 
-        def prepare(x, y, pass_seed):
+        def prepare(data, pass_seed):
+            x, y = data.shuffled
             state["xy"] = (np.ascontiguousarray(x.reshape(len(x), 784)), eye[y])
 
         return Row(impl, prepare, lambda: net.train_pass(*state["xy"], batch_size=BATCH_SIZE),
@@ -201,18 +225,17 @@ def benchmark_net(name, train_x, train_y, args, torch_module):
 
     def pass_data(index):
         if not shuffle:
-            return x, y
-        order = np.random.default_rng([args.seed, 7919, index]).permutation(n)
-        return x[order], y[order]
+            return PassData(x, y, None)
+        return PassData(x, y, np.random.default_rng([args.seed, 7919, index]).permutation(n))
 
     timings = {row.impl: [] for row, _ in rows}
     warmups = {row.impl: [] for row, _ in rows}
     log(f"{name}: {n} images, batch {BATCH_SIZE}, {args.warmup} warm-up + {args.repeats} timed passes "
         f"of {', '.join(row.impl for row, _ in rows)}")
     for index in range(args.warmup + args.repeats):
-        xs, ys = pass_data(index)
+        data = pass_data(index)
         for row, _ in rows:
-            row.prepare(xs, ys, args.seed * 1000 + index)
+            row.prepare(data, args.seed * 1000 + index)
             started = time.perf_counter()
             row.run()
             seconds = time.perf_counter() - started
