@@ -166,10 +166,6 @@ def make_parser():
 
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    if args.run is _train:
-        from nnzoo.epoch import single_threaded_ops
-
-        single_threaded_ops()  # faster at mini-batch 10; NNZOO_INTRA_OP_THREADS=0 keeps TF's default
     return args.run(args)
 
 

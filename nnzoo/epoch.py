@@ -53,8 +53,8 @@ def single_threaded_ops(threads=None):
     thread per op made the compiled epoch 1.2-1.35x faster (shallow_sigmoid
     192,000 -> 257,000 images/s, deep_sigmoid_4 98,000 -> 120,000, conv2
     5,300 -> 6,500). Large batches (e.g. serving 1,000 images at a time) want
-    the default instead, so the library never sets this by itself: the
-    ``nnzoo train`` command and the recipes call it at start. The environment
+    the default instead, so only the training entry points set it:
+    ``nnzoo.train`` (and so ``nnzoo train``) and the recipes. The environment
     variable ``NNZOO_INTRA_OP_THREADS`` overrides ``threads`` (``0`` keeps
     TensorFlow's default).
 

@@ -254,6 +254,21 @@ def test_single_threaded_ops_in_a_fresh_process():
     assert out.stdout.split()[-2:] == ["1", "1"]
 
 
+def test_train_runs_one_thread_per_op_in_a_fresh_process(mnist_split, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import nnzoo, tensorflow as tf; "
+            f"nnzoo.train('shallow_sigmoid', epochs=1, data='mnist[:100]', n_validation=100, n_test=100, "
+            f"out={str(tmp_path / 'run')!r}, verbose=0); "
+            "print(tf.config.threading.get_intra_op_parallelism_threads())")
+    env = {key: value for key, value in os.environ.items() if key != "NNZOO_INTRA_OP_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "KERAS_BACKEND": "tensorflow"})
+    assert out.stdout.split()[-1] == "1"
+
+
 @pytest.mark.parametrize("value, expected", [("0", None)])
 def test_single_threaded_ops_can_be_turned_off(monkeypatch, value, expected):
     from nnzoo.epoch import single_threaded_ops
