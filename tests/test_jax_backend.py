@@ -1,0 +1,29 @@
+"""The compiled epoch under Keras's JAX backend, the one the chapter 6 GPU runs use.
+
+The backend is fixed when Keras is imported, so these tests run the epoch tests
+again in a fresh pytest process with ``KERAS_BACKEND=jax``: ``jax.jit`` around
+``lax.fori_loop``, several runs in lockstep (``jax.vmap``), the L2 penalty as
+weight decay, and the book-oracle checks, on JAX's CPU build.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).parent
+
+
+def test_the_epoch_tests_pass_under_jax():
+    import jax  # noqa: F401  (installed with the test extra; a missing JAX fails here, loudly)
+
+    selection = [str(TESTS / "test_epoch.py"),
+                 str(TESTS / "test_training.py") + "::test_runs_trained_together_equal_runs_trained_alone"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
+        capture_output=True, text=True, cwd=TESTS.parent,
+        env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, f"under JAX: {summary}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+    assert " passed" in summary and "failed" not in summary, summary
