@@ -15,7 +15,9 @@ the NumPy reference for dense nets), training on the first N real MNIST training
 images at mini-batch 10: one warm-up pass, then R timed passes; the median pass
 gives images/s. The timed passes of the implementations are interleaved
 (round r times every implementation once), so a slow drift of the machine hits
-all rows alike. Each pass gets the same data order for every implementation:
+all rows alike, and every pass starts after ``--settle`` idle seconds, so that
+the previous library's worker threads (OpenBLAS's spin for ~0.1 s after a
+call) are not still running when the next one starts. Each pass gets the same data order for every implementation:
 a fresh permutation per pass for the chapter 1-5 nets (as ``nnzoo.train``
 reshuffles every epoch), the fixed order for the chapter 6 nets; shuffling is
 not timed (it is not in ``nnzoo.train``'s epoch time either). See
@@ -62,6 +64,9 @@ def parse_args(argv):
     parser.add_argument("--n-conv", type=int, help="training images per pass for the conv nets")
     parser.add_argument("--repeats", type=int, help="timed passes per row (the median is reported)")
     parser.add_argument("--warmup", type=int, help="untimed warm-up passes per row (default 1)")
+    parser.add_argument("--settle", type=float, default=0.5, metavar="SECONDS",
+                        help="idle time before every pass, so that the worker threads of the previous pass "
+                             "(OpenBLAS, OpenMP, TensorFlow) have stopped spinning (default 0.5)")
     parser.add_argument("--tf-intra-op-threads", type=int, default=0, metavar="N",
                         help="TensorFlow's intra-op threads for the nnzoo and Keras rows (0 = TensorFlow's default; "
                              "1 = what `nnzoo train` and the recipes use)")
@@ -83,6 +88,8 @@ def parse_args(argv):
             parser.error(f"--{key.replace('_', '-')} must be >= 1")
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
+    if args.settle < 0:
+        parser.error("--settle must be >= 0")
     for key in ("n_dense", "n_conv"):
         value = getattr(args, key)
         if value % BATCH_SIZE or value > 50_000:
@@ -236,6 +243,7 @@ def benchmark_net(name, train_x, train_y, args, torch_module):
         data = pass_data(index)
         for row, _ in rows:
             row.prepare(data, args.seed * 1000 + index)
+            time.sleep(args.settle)
             started = time.perf_counter()
             row.run()
             seconds = time.perf_counter() - started
@@ -289,7 +297,7 @@ def run_benchmark(args):
         "load_average": {"start": bench_env.load_average()},
         "settings": dict(quick=args.quick, batch_size=BATCH_SIZE, n_dense=args.n_dense, n_conv=args.n_conv,
                          repeats=args.repeats, warmup=args.warmup, seed=args.seed, nets=args.nets,
-                         impls=args.impls, inference_repeats=args.repeats,
+                         impls=args.impls, inference_repeats=args.repeats, settle_seconds=args.settle,
                          inference_calls=args.serve_calls, order="interleaved rounds",
                          tf_intra_op_threads=args.tf_intra_op_threads),
         "environment": bench_env.environment(torch_module),
