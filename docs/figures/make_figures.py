@@ -49,21 +49,32 @@ def p37():
 
 
 LADDER = (
-    ("shallow_softmax", "[784, 100, 10] softmax"),
-    ("conv1", "1 conv-pool + FC 100"),
-    ("conv2", "2 conv-pool + FC 100"),
-    ("conv2_relu", "2 conv-pool, ReLU, L2"),
-    ("conv2_dropout", "ReLU, expanded data, dropout, 2 × FC 1000"),
+    ("shallow_softmax", "C6-01", "[784, 100, 10] softmax"),
+    ("conv1", "C6-02", "1 conv-pool + FC 100"),
+    ("conv2", "C6-04", "2 conv-pool + FC 100"),
+    ("conv2_relu", "C6-06", "2 conv-pool, ReLU, L2"),
+    ("conv2_dropout", "C6-11", "ReLU, expanded data, dropout, 2 × FC 1000"),
 )
+
+
+def _reported_run(name, experiment_id):
+    """The run an experiment's number comes from, and its record: the best of the CPU runs under
+    docs/runs/cpu/ID when they exist, else the single H100 run."""
+    cpu = EXPERIMENTS / experiment_id
+    if (cpu / "experiment.json").exists():
+        best = json.loads(_need(cpu / "summary.json")[0].read_text())["best_run"]
+        return cpu / f"run-{best + 1}", json.loads((cpu / "experiment.json").read_text())
+    (run,) = _need(H100 / name / "experiment.json")
+    return run.parent, json.loads(run.read_text())
 
 
 def p38():
     from nnzoo import plots
 
-    runs = _need(*(H100 / name for name, _ in LADDER))
-    labels = []
-    for (name, what), run in zip(LADDER, runs):
-        record = json.loads((run / "experiment.json").read_text())
+    runs, labels = [], []
+    for name, experiment_id, what in LADDER:
+        run, record = _reported_run(name, experiment_id)
+        runs.append(run)
         labels.append(f"{name}: {what} ({record['measured']['accuracy']:.2f}%; book {record['book']['accuracy']:.2f}%)")
     vote = json.loads(_need(H100 / "conv2_dropout_ensemble" / "vote.json")[0].read_text())
     book = json.loads((H100 / "conv2_dropout_ensemble" / "experiment.json").read_text())["book"]["accuracy"]
@@ -71,7 +82,7 @@ def p38():
                  vote["vote_accuracy"]}
     return plots.accuracy_curves(runs, metric="test_accuracy", labels=labels, ylim=(97, 99.8),
                                  reference=reference,
-                                 title="P38: the chapter 6 ladder, test accuracy per epoch (H100 runs)\n"
+                                 title="P38: the chapter 6 ladder, test accuracy per epoch (each net's reported run)\n"
                                        "legend: reported (test at best validation epoch); book",
                                  out=HERE / "p38_chapter6_ladder.png")
 
