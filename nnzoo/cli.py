@@ -136,7 +136,7 @@ def make_parser():
     train_parser = verbs.add_parser(
         "train", help="train a network with its book recipe (re-run the same command to resume)"
     )
-    train_parser.add_argument("name")
+    train_parser.add_argument("name", help="a registry name (nnzoo list) or a book experiment id, e.g. C3-12")
     train_parser.add_argument("--epochs", type=int, help="default: the card's")
     train_parser.add_argument("--runs", type=int, default=1, help="independent runs; the best is reported")
     train_parser.add_argument("--data", help="mnist | expanded | mnist[:N] (default: the card's)")

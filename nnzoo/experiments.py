@@ -25,7 +25,7 @@ from typing import Mapping, Optional
 
 from nnzoo import registry, training
 
-__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "chapter", "run"]
+__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "ids", "chapter", "run"]
 
 DEFAULT_OUT = Path("runs") / "experiments"
 
@@ -204,6 +204,11 @@ LEARNING_SPEED_AT_INIT = {
 
 _BY_ID = {experiment.id: experiment for experiment in EXPERIMENTS}
 assert len(_BY_ID) == len(EXPERIMENTS), "experiment ids must be unique"
+
+
+def ids():
+    """Every experiment id, in the book's order."""
+    return [experiment.id for experiment in EXPERIMENTS]
 
 
 def get(experiment_id):

@@ -384,7 +384,12 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
-        name: a registry name (see ``nnzoo.list_models()``).
+        name: a registry name (see ``nnzoo.list_models()``), or the id of one
+            of the book's experiments (``nnzoo.experiments``, e.g. ``"C3-12"``):
+            that experiment's network with its changes to the card's recipe,
+            its epochs, data and evaluation set; the other arguments still
+            override them. (``runs`` stays 1 unless given: the recipes, via
+            ``nnzoo.experiments.run``, take the book's number of runs.)
         epochs: number of epochs (default: the card's).
         runs: independent runs with seeds ``seed``, ``seed + 1``, ...; the
             best one by the protocol is reported (the book used 3).
@@ -416,8 +421,17 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
 
     >>> result = nnzoo.train("shallow_sigmoid", epochs=2)  # doctest: +SKIP
     >>> result.reported, result.best_epoch  # doctest: +SKIP
+    >>> nnzoo.train("C3-12")  # the book's 98% run: network2_100, η = 0.1, λ = 5, 60 epochs  # doctest: +SKIP
     """
     single_threaded_ops()  # a no-op once TensorFlow runs (or under JAX)
+    from nnzoo import experiments
+
+    if name in experiments.ids():
+        experiment = experiments.get(name)
+        out = out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}"
+        name, overrides = experiment.model, {**experiment.overrides, **overrides}
+        epochs, data = epochs or experiment.epochs, data or experiment.data
+        n_validation, monitor = n_validation or experiment.n_validation, monitor or experiment.monitor
     model_card = registry.card(name)
     if isinstance(epochs, bool) or epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")

@@ -258,6 +258,18 @@ def test_chapter1_run_reports_peak_test(real_data, tmp_path):
     assert "peak test" in result.protocol
 
 
+def test_an_experiment_id_trains_that_experiment_recipe(real_data, tmp_path):
+    """train("C3-19") is no_hidden_sigmoid with η = 10, λ = 20 on 1,000 images, scored on 100."""
+    result = training.train("C3-19", epochs=1, out=tmp_path / "run", verbose=0, n_test=100)
+    assert result.name == "no_hidden_sigmoid"
+    recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())
+    assert (recipe["eta"], recipe["lmbda"], recipe["data"], recipe["n_train"]) == (10.0, 20.0, "mnist[:1000]", 1000)
+    assert recipe["n_validation"] == 100 and recipe["epochs"] == 1  # the argument overrides the book's 30
+    default = training.train("no_hidden_sigmoid", epochs=1, out=tmp_path / "card", verbose=0, n_validation=100,
+                             n_test=100)
+    assert default.recipe["eta"] != 10.0  # the card alone is another recipe
+
+
 # --------------------------------------------------------------------------
 # 3. Resume
 # --------------------------------------------------------------------------
