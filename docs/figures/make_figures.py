@@ -82,7 +82,7 @@ def p38():
                  vote["vote_accuracy"]}
     return plots.accuracy_curves(runs, metric="test_accuracy", labels=labels, ylim=(97, 99.8),
                                  reference=reference,
-                                 title="P38: the chapter 6 ladder, test accuracy per epoch (each net's reported run)\n"
+                                 title="P38: the chapter 6 ladder, test accuracy per epoch (reported runs)\n"
                                        "legend: reported (test at best validation epoch); book",
                                  out=HERE / "p38_chapter6_ladder.png")
 
