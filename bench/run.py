@@ -17,10 +17,11 @@ gives images/s. The timed passes of the implementations are interleaved
 (round r times every implementation once), so a slow drift of the machine hits
 all rows alike, and every pass starts after ``--settle`` idle seconds, so that
 the previous library's worker threads (OpenBLAS's spin for ~0.1 s after a
-call) are not still running when the next one starts. Each pass gets the same data order for every implementation:
-a fresh permutation per pass for the chapter 1-5 nets (as ``nnzoo.train``
-reshuffles every epoch), the fixed order for the chapter 6 nets; shuffling is
-not timed (it is not in ``nnzoo.train``'s epoch time either). See
+call) are not still running when the next one starts. Each pass gets the same
+data order for every implementation: a fresh permutation per pass for the
+chapter 1-5 nets (as ``nnzoo.train`` reshuffles every epoch), the fixed order
+for the chapter 6 nets; shuffling is not timed (nnzoo gets the order, the
+others a reordered copy made before the clock starts). See
 docs/PERFORMANCE.md.
 """
 

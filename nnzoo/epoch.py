@@ -11,9 +11,9 @@ metrics are exactly those of ``model.fit``; only the driving loop changes.
 One exception, the same update computed more cheaply: with plain SGD, nnzoo's
 L2 penalties are applied as the book's weight decay,
 w ← w − η·∂C₀/∂w − η·(λ/n)·w (network2.py's own line), instead of being
-differentiated from a Σw² added to every step's loss. On the 2-core CPU it is 1.6-3.7x faster than ``fit`` with
-``steps_per_execution=100`` on the dense nets and 1.1-1.2x on the conv nets
-(``bench/``, ``docs/PERFORMANCE.md``).
+differentiated from a Σw² added to every step's loss. On the 2-core CPU it is
+several times faster than ``fit`` with ``steps_per_execution=100`` on the
+dense nets and 1.1-1.3x on the conv nets (``bench/``, ``docs/PERFORMANCE.md``).
 
 Backends: TensorFlow (``tf.function`` around a ``tf.range`` loop, XLA-compiled
 unless the model has convolutions on a CPU) and JAX (``jax.jit`` around
@@ -346,7 +346,7 @@ def fit_epoch(model, x, y, *, batch_size=10, order=None, jit_compile="auto", ver
             ``x[order]`` without building it (``None``: ``x`` as it is).
         jit_compile: compile the epoch with XLA. ``"auto"`` (default): always
             under JAX; under TensorFlow unless the model has convolutions and
-            no GPU is visible (XLA's CPU convolutions are ~8x slower than
+            no GPU is visible (XLA's CPU convolutions are ~20x slower than
             TensorFlow's oneDNN kernels at this batch size, so those run the
             same loop as a plain TensorFlow graph).
         verbose: 1 shows a progress bar, advanced ~20 times an epoch (the

@@ -380,9 +380,6 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
 
 def main(chapters, description, argv=None):
     """The shared command line of the chapter recipes."""
-    from nnzoo.epoch import single_threaded_ops
-
-    single_threaded_ops()  # faster at mini-batch 10 (see its docstring)
     import argparse
 
     parser = argparse.ArgumentParser(description=description)
