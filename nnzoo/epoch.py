@@ -33,6 +33,7 @@ Example:
 """
 
 import contextlib
+import functools
 
 import keras
 import numpy as np
@@ -170,10 +171,17 @@ def _penalties_as_decay(models, decays):
             variable.regularizer = regularizer
 
 
-def _tensorflow_epoch(model, batch_size, jit_compile, decays):
+def _tensorflow_epoch(models, batch_size, jit_compile, decays):
+    """The compiled epoch under TensorFlow, for one model or several stepped together.
+
+    Several models make one graph whose every step runs each model's
+    ``train_step`` on its mini-batch. Their steps are independent, so
+    TensorFlow's inter-op threads run them side by side: on the 2-core CPU
+    three conv nets train in ~0.6x the time of three separate epochs.
+    """
     import tensorflow as tf
 
-    def train_step(batch):
+    def train_step(model, batch):
         variables = model.trainable_variables
         before = [tf.identity(variables[index].value) for index, _ in decays]
         model.train_step(batch)
@@ -187,21 +195,28 @@ def _tensorflow_epoch(model, batch_size, jit_compile, decays):
         return tf.slice(tensor, [start] + [0] * (tensor.shape.rank - 1), [size, *tensor.shape[1:]])
 
     @tf.function(jit_compile=jit_compile)
-    def run(x, y, order):  # one trace per set size, with or without an order
-        n = (y if order is None else order).shape[0]
+    def run(x, y, order):  # one trace per set size, for no order, one order or one per model
+        n = (y if order is None else order).shape[-1]
 
-        def batch(start, size):
+        def batches(start, size):
             if order is None:
-                return rows(x, start, size), rows(y, start, size)
-            indices = rows(order, start, size)
-            return tf.gather(x, indices), tf.gather(y, indices)
+                return [(rows(x, start, size), rows(y, start, size))] * len(models)
+            if order.shape.rank == 1:
+                indices = rows(order, start, size)
+                return [(tf.gather(x, indices), tf.gather(y, indices))] * len(models)
+            indices = tf.slice(order, [0, start], [len(models), size])
+            return [(tf.gather(x, indices[k]), tf.gather(y, indices[k])) for k in range(len(models))]
+
+        def step(start, size):
+            for model, batch in zip(models, batches(start, size)):
+                train_step(model, batch)
 
         full = n // batch_size
         if full:  # a set smaller than one mini-batch would fail the slices' static shape checks
             for i in tf.range(full):
-                train_step(batch(i * batch_size, batch_size))
+                step(i * batch_size, batch_size)
         if n % batch_size:  # the book's last, smaller mini-batch
-            train_step(batch(full * batch_size, n % batch_size))
+            step(full * batch_size, n % batch_size)
         return tf.constant(0)
 
     def epoch(x, y, order):
@@ -213,7 +228,8 @@ def _tensorflow_epoch(model, batch_size, jit_compile, decays):
 
 def _jax_epoch(model, batch_size, jit_compile, decays, members=1):
     """The compiled epoch under JAX; with ``members`` > 1, that many models of this
-    architecture step in lockstep, their states stacked and ``train_step`` vmapped."""
+    architecture step in lockstep, their states stacked and ``train_step`` vmapped
+    (over the mini-batches too when each model has its own order)."""
     import jax
     import jax.numpy as jnp
 
@@ -230,15 +246,16 @@ def _jax_epoch(model, batch_size, jit_compile, decays, members=1):
             new_state = (trainable, *new_state[1:])
         return logs, new_state
 
-    train_step = decayed_train_step if members == 1 else jax.vmap(decayed_train_step, in_axes=(0, None))
-
     def run(state, x, y, order):
-        n = (y if order is None else order).shape[0]
+        n = (y if order is None else order).shape[-1]
+        own_batches = order is not None and order.ndim == 2  # one order per model
+        train_step = decayed_train_step if members == 1 else \
+            jax.vmap(decayed_train_step, in_axes=(0, 0 if own_batches else None))
 
         def batch(start, size):
             if order is None:
                 return (jax.lax.dynamic_slice_in_dim(x, start, size), jax.lax.dynamic_slice_in_dim(y, start, size))
-            indices = jax.lax.dynamic_slice_in_dim(order, start, size)
+            indices = jax.lax.dynamic_slice_in_dim(order, start, size, axis=-1)
             return x[indices], y[indices]
 
         full = n // batch_size
@@ -287,27 +304,33 @@ def _start_epoch(model, x, y, batch_size):
 
 def _run_in_pieces(epoch, x, y, order, batch_size, verbose):
     """Call the compiled ``epoch`` over the set, in ~20 pieces under a progress bar when verbose."""
-    n = len(y) if order is None else len(order)
+    n = len(y) if order is None else order.shape[-1]
     bar = keras.utils.Progbar(n, unit_name="image") if verbose else None
     for start, stop in _chunks(n, batch_size, verbose):
         if order is None:
             epoch(x[start:stop], y[start:stop], None)
         else:
-            epoch(x, y, order[start:stop])
+            epoch(x, y, order[..., start:stop])
         if bar:
             bar.update(stop)
 
 
-def _check_order(order, n, batch_size):
-    """``order`` as a NumPy int32 vector of valid indices (``None`` stays ``None``)."""
+def _check_order(order, n, batch_size, models=1):
+    """``order`` as NumPy int32 indices: ``None``, one order, or (lockstep) one order per model."""
     if order is None:
         return None
-    values = np.asarray(order)
-    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
-        raise ValueError(f"order must be a 1-D array of integer indices into x. Received: an array of shape "
-                         f"{values.shape} and dtype {values.dtype}.")
-    if len(values) < batch_size:
-        raise ValueError(f"order must select at least one mini-batch. Received: {len(values)} indices, "
+    try:
+        values = np.asarray(order)
+    except ValueError:  # orders of different lengths
+        values = np.asarray(order, dtype=object)
+    shapes = "a 1-D array of integer indices into x" + (
+        f", or {models} of them of one length (one per model)" if models > 1 else "")
+    if values.ndim not in ((1, 2) if models > 1 else (1,)) or not np.issubdtype(values.dtype, np.integer) \
+            or (values.ndim == 2 and len(values) != models):
+        raise ValueError(f"order must be {shapes}. Received: an array of shape {values.shape} and dtype "
+                         f"{values.dtype}.")
+    if values.shape[-1] < batch_size:
+        raise ValueError(f"order must select at least one mini-batch. Received: {values.shape[-1]} indices, "
                          f"batch_size={batch_size}.")
     if values.min() < 0 or values.max() >= n:
         raise ValueError(f"order holds indices outside the {n} examples of x. Received: indices from "
@@ -375,30 +398,36 @@ def fit_epoch(model, x, y, *, batch_size=10, order=None, jit_compile="auto", ver
     functions = model.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     key = (batch_size, _resolve_jit(model, jit_compile), tuple(decays))
     if key not in functions:
-        make = _tensorflow_epoch if keras.backend.backend() == "tensorflow" else _jax_epoch
-        functions[key] = make(model, *key)
+        functions[key] = (_tensorflow_epoch([model], *key) if keras.backend.backend() == "tensorflow"
+                          else _jax_epoch(model, *key))
     with _penalties_as_decay([model], decays):
         _run_in_pieces(functions[key], x, y, order, batch_size, verbose)
     return _logs(model, decays)
 
 
 def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
-    """One epoch for each of several same-architecture models, in lockstep where the backend allows.
+    """One epoch for each of several same-architecture models, stepped together.
 
-    The book's protocols train several copies of one network on the same data
-    in the same order: chapter 6's three runs (network3 keeps a fixed order)
-    and the ensemble's five members. Under JAX their states are stacked and
-    one compiled epoch steps all of them together (``jax.vmap`` of
-    ``train_step``): each model gets exactly the updates it would get alone,
-    dropout masks included (each model's own seed state), for little more than
-    the time of one at the book's mini-batch of 10. Under TensorFlow the models
-    train one after the other with ``fit_epoch``.
+    The book's protocols train several copies of one network on the same
+    data: three runs per experiment and the ensemble's five members. Here one
+    compiled epoch steps all of them: each mini-batch step runs every model's
+    ``train_step``, so each model gets exactly the updates it would get alone
+    with ``fit_epoch`` (dropout masks included: each model has its own seed
+    state). Under TensorFlow the models' steps are one graph and run side by
+    side on the CPU's cores (2 cores: three conv nets in ~0.6x the time of
+    three separate epochs, ``bench/lockstep.py``); under JAX their states are
+    stacked and ``train_step`` is vmapped (on a GPU, k models for little more
+    than the time of one).
 
     Args:
-        models: compiled models of one architecture and optimizer settings,
-            e.g. ``[nnzoo.build("conv2_relu", seed=s) for s in (0, 1, 2)]``.
-        x, y, batch_size, order, verbose: as ``fit_epoch``; the same data
-            and order for every model.
+        models: compiled models of one architecture, learning rate and
+            penalty, e.g. ``[nnzoo.build("conv2_relu", seed=s) for s in (0, 1, 2)]``.
+        x, y, batch_size, verbose: as ``fit_epoch``: the same training set for
+            every model.
+        order: ``None`` (the set as it is), one order for every model (a 1-D
+            array of indices, as ``fit_epoch``), or one order per model (a
+            sequence of ``len(models)`` such arrays of one length, or a 2-D
+            array): the chapter 1-5 runs, each reshuffled with its own seed.
 
     Returns:
         One logs dict per model, as ``fit_epoch`` returns.
@@ -413,25 +442,36 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
         raise ValueError("fit_epochs_lockstep needs at least one model. Received: an empty list.")
     for model in models:
         _check(model, x, y, batch_size, "auto", verbose)
+    order = _check_order(order, len(y), batch_size, models=len(models))
     shapes = [tuple(tuple(v.shape) for v in model.weights) for model in models]
     etas = {float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) for model in models}
-    if len(set(shapes)) > 1 or len(etas) > 1:
+    decays = {tuple(_weight_decays(model)) for model in models}
+    if len(set(shapes)) > 1 or len(etas) > 1 or len(decays) > 1:
         raise ValueError(
-            f"Models trained in lockstep must share one architecture and learning rate. Received: "
-            f"{[model.name for model in models]} with learning rates {sorted(etas)}."
+            f"Models trained in lockstep must share one architecture, learning rate and L2 penalty. Received: "
+            f"{[model.name for model in models]} with learning rates {sorted(etas)} and "
+            f"{len(decays)} different penalties."
         )
-    if len(models) == 1 or keras.backend.backend() != "jax" or not hasattr(models[0], "_symbolic_build"):
-        return [fit_epoch(model, x, y, batch_size=batch_size, order=order, verbose=verbose) for model in models]
+    decays = decays.pop()
+    if len(models) == 1 or not supported() or not hasattr(models[0], "_symbolic_build"):
+        orders = [order] * len(models) if order is None or order.ndim == 1 else list(order)
+        return [fit_epoch(model, x, y, batch_size=batch_size, order=own, verbose=verbose)
+                for model, own in zip(models, orders)]
     template = models[0]
-    order = _check_order(order, len(y), batch_size)
     for model in models:
         _start_epoch(model, x, y, batch_size)
-    decays = _weight_decays(template)
     functions = template.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
-    key = (batch_size, True, tuple(decays), len(models))
-    if key not in functions:
-        functions[key] = _jax_epoch(template, *key[:3], members=len(models))
+    if keras.backend.backend() == "tensorflow":
+        # The graph holds these very models: the key names them (the cache on the first keeps them alive).
+        key = (batch_size, _resolve_jit(template, "auto"), decays, tuple(id(model) for model in models))
+        if key not in functions:
+            functions[key] = _tensorflow_epoch(models, *key[:3])
+        epoch = functions[key]
+    else:
+        key = (batch_size, True, decays, len(models))
+        if key not in functions:
+            functions[key] = _jax_epoch(template, *key[:3], members=len(models))
+        epoch = functools.partial(functions[key], models=models)
     with _penalties_as_decay(models, decays):
-        _run_in_pieces(lambda xs, ys, order: functions[key](xs, ys, order, models), x, y, order, batch_size,
-                       verbose)
+        _run_in_pieces(epoch, x, y, order, batch_size, verbose)
     return [_logs(model, decays) for model in models]

@@ -32,7 +32,7 @@ import keras
 import numpy as np
 
 from nnzoo import callbacks, data, layers, options, registry
-from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops
+from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
@@ -348,15 +348,15 @@ class _Run:
 def _train_runs(name, configs, split, protocol, run_dirs, verbose):
     """Train several runs of one network to their epochs; return [(RunResult, model)].
 
-    With a fixed training order (chapter 6) and a backend that steps models
-    together (JAX), runs at the same epoch train in lockstep: each gets the
-    updates it would get alone. Otherwise they train one after the other.
+    Runs at the same epoch train in lockstep (``fit_epochs_lockstep``), each
+    in its own order under the chapter 1-5 protocol: each gets exactly the
+    updates it would get alone. On a backend without the compiled epoch they
+    train one after the other.
     """
     runs = [_Run(name, config, split, protocol, run_dir, verbose) for config, run_dir in zip(configs, run_dirs)]
-    together = not protocol.shuffle and len(runs) > 1 and keras.backend.backend() == "jax"
-    # The training set moves to the backend (the GPU, if any) once; an epoch passes only its order.
+    # The training set moves to the backend (the GPU, if any) once; an epoch passes only its order(s).
     x, y = (keras.ops.convert_to_tensor(values) for values in split.train)
-    if not together:
+    if len(runs) == 1 or not supported():
         for run in runs:
             while not run.done:
                 order = run.epoch_order()
@@ -368,10 +368,10 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose):
     while not all(run.done for run in runs):
         epoch = min(run.epoch for run in runs if not run.done)
         group = [run for run in runs if run.epoch == epoch and not run.done]
-        for run in group:
-            order = run.epoch_order()  # one fixed order (None): the same for every run
+        orders = [run.epoch_order() for run in group]  # network3's fixed order: None for every run
         started = time.perf_counter()
-        all_logs = fit_epochs_lockstep([run.model for run in group], x, y, order=order,
+        all_logs = fit_epochs_lockstep([run.model for run in group], x, y,
+                                       order=None if orders[0] is None else orders,
                                        batch_size=group[0].config["batch_size"], verbose=int(verbose > 1))
         seconds = time.perf_counter() - started
         for run, logs in zip(group, all_logs):

@@ -208,22 +208,26 @@ def test_progress_pieces_are_whole_mini_batches():
     assert _chunks(205, 10, verbose=1)[-1] == (200, 205) and _chunks(205, 10, verbose=0) == [(0, 205)]
 
 
-@pytest.mark.parametrize("name, overrides, shuffled", [
-    ("shallow_sigmoid", dict(hidden=(8,)), False),
-    ("shallow_sigmoid", dict(hidden=(8,)), True),  # one order for all, passed as indices
-    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5))), False),  # dropout: each model's own masks
-    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), False),  # network3 L2, run as weight decay
+@pytest.mark.parametrize("name, overrides, orders", [
+    ("shallow_sigmoid", dict(hidden=(8,)), None),
+    ("shallow_sigmoid", dict(hidden=(8,)), "one"),  # one order for all, passed as indices
+    ("network2", dict(hidden=(8,), lmbda=5.0, n_train=45), "each"),  # chapter 3 runs: own orders, L2 as decay
+    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5))), None),  # dropout: each model's own masks
+    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), None),  # network3 L2, run as weight decay
 ])
-def test_lockstep_epochs_equal_separate_epochs(name, overrides, shuffled):
-    """Under JAX the models step together (vmap); under TensorFlow one after the other. Same updates."""
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_lockstep_epochs_equal_separate_epochs(name, overrides, orders, verbose):
+    """The models step together (one TensorFlow graph, or a vmap under JAX); each gets its own updates."""
     from nnzoo.epoch import fit_epochs_lockstep
 
     x, y = _images(45, seed=2)
-    order = np.random.default_rng(1).permutation(45) if shuffled else None
+    rng = np.random.default_rng(1)
+    own = [rng.permutation(45) for _ in range(3)] if orders == "each" else [
+        rng.permutation(45) if orders == "one" else None] * 3
     alone = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
     together = [nnzoo.build(name, seed=seed, **overrides) for seed in (0, 1, 2)]
-    alone_logs = [fit_epoch(model, x, y, order=order) for model in alone]
-    together_logs = fit_epochs_lockstep(together, x, y, order=order)
+    alone_logs = [fit_epoch(model, x, y, order=order) for model, order in zip(alone, own)]
+    together_logs = fit_epochs_lockstep(together, x, y, order=own if orders == "each" else own[0], verbose=verbose)
     for a, b in zip(alone, together):
         for u, v in zip(a.get_weights(), b.get_weights()):
             np.testing.assert_allclose(v, u, atol=2e-5, rtol=0)
@@ -233,12 +237,39 @@ def test_lockstep_epochs_equal_separate_epochs(name, overrides, shuffled):
     assert not np.allclose(together[0].get_weights()[0], together[1].get_weights()[0])
 
 
+def test_lockstep_is_one_compiled_epoch_per_set_of_models():
+    from nnzoo.epoch import _CACHE_ATTRIBUTE, fit_epochs_lockstep
+
+    x, y = _images(20)
+    models = [nnzoo.build("shallow_sigmoid", hidden=(4,), seed=seed) for seed in (0, 1)]
+    fit_epochs_lockstep(models, x, y)
+    fit_epochs_lockstep(models, x, y)
+    assert len(vars(models[0])[_CACHE_ATTRIBUTE]) == 1 and _CACHE_ATTRIBUTE not in vars(models[1])
+
+
+@pytest.mark.parametrize("order, message", [
+    ([np.arange(20), np.arange(20)], r"order must be a 1-D array of integer indices into x, or 3 of them of one length \(one per model\)"),
+    ([np.arange(20)] * 2 + [np.arange(10)], "or 3 of them of one length"),
+    (np.arange(60).reshape(3, 20) % 25, "indices outside the 20 examples of x. Received: indices from 0 to 24"),
+])
+def test_lockstep_refuses_bad_orders(order, message):
+    from nnzoo.epoch import fit_epochs_lockstep
+
+    x, y = _images(20)
+    with pytest.raises(ValueError, match=message):
+        fit_epochs_lockstep([nnzoo.build("shallow_sigmoid", hidden=(4,), seed=s) for s in range(3)], x, y,
+                            order=order)
+
+
 def test_lockstep_refuses_mixed_architectures():
     from nnzoo.epoch import fit_epochs_lockstep
 
     x, y = _images(20)
     models = [nnzoo.build("shallow_sigmoid", hidden=(8,)), nnzoo.build("shallow_sigmoid", hidden=(9,))]
     with pytest.raises(ValueError, match="share one architecture"):
+        fit_epochs_lockstep(models, x, y)
+    models = [nnzoo.build("network2", hidden=(8,), lmbda=lmbda) for lmbda in (1.0, 5.0)]
+    with pytest.raises(ValueError, match="learning rate and L2 penalty.*2 different penalties"):
         fit_epochs_lockstep(models, x, y)
 
 

@@ -198,7 +198,7 @@ def _check_run_dir(run_dir, epochs):
     history = _history(run_dir)
     assert [entry["epoch"] for entry in history] == list(range(epochs))
     for entry in history:
-        assert set(entry) - {"lockstep"} == HISTORY_KEYS  # lockstep: runs stepped together (JAX)
+        assert set(entry) - {"lockstep"} == HISTORY_KEYS  # lockstep: runs stepped together
         assert all(isinstance(value, (int, float)) for value in entry.values())
         assert 0 <= entry["validation_accuracy"] <= 1 and 0 <= entry["test_accuracy"] <= 1
         assert entry["seconds"] >= 0
@@ -568,15 +568,20 @@ def test_cli_unknown_model_exits_2_with_a_suggestion(no_data, capsys):
     assert "Did you mean: shallow_sigmoid" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name, overrides", [("conv1", TINY_CONV), ("conv2_dropout", dict(conv=((2, 5), (3, 5)), hidden=(8, 8)))])
+@pytest.mark.parametrize("name, overrides", [
+    ("conv1", TINY_CONV),  # chapter 6: one fixed order for every run
+    ("conv2_dropout", dict(conv=((2, 5), (3, 5)), hidden=(8, 8))),  # each run its own dropout masks
+    ("network2", dict(hidden=(8,))),  # chapter 3: each run reshuffled with its own seed, L2 as weight decay
+])
 def test_runs_trained_together_equal_runs_trained_alone(real_data, tmp_path, name, overrides):
-    """Chapter 6's runs share one fixed order; under JAX they step in lockstep. Either way, run k is
-    exactly the run a separate training with seed + k - 1 makes (dropout masks included)."""
+    """Runs at the same epoch step in lockstep; run k is exactly the run a separate training with
+    seed + k - 1 makes (its own order and dropout masks included)."""
     together = training.train(name, epochs=2, runs=2, seed=4, out=tmp_path / "together", **overrides, **TINY)
     for index, seed in enumerate((4, 5)):
         alone = training.train(name, epochs=2, runs=1, seed=seed, out=tmp_path / f"alone-{seed}", **overrides, **TINY)
         got, want = together.runs[index].history, alone.runs[0].history
         assert [e["epoch"] for e in got] == [0, 1] and together.runs[index].seed == seed
+        assert all(e["lockstep"] == 2 for e in got) and all("lockstep" not in e for e in want)
         for a, b in zip(got, want):
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
             assert a["validation_accuracy"] == pytest.approx(b["validation_accuracy"], abs=0.006)
