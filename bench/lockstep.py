@@ -1,0 +1,171 @@
+#!/usr/bin/env python
+"""What training several models in lockstep saves: k runs stepped together vs one after the other.
+
+The book's protocols train 3 runs of every experiment and 5 ensemble members.
+``nnzoo.train(name, runs=k)`` steps the runs at the same epoch together
+(``nnzoo.epoch.fit_epochs_lockstep``); this measures that against training
+them one after the other with ``fit_epoch``, in the same process, on the same
+data and orders:
+
+    python bench/lockstep.py                 # -> bench/results-lockstep.json and a Markdown table
+    python bench/lockstep.py --quick         # smoke test, tiny sizes (timings meaningless)
+    python bench/lockstep.py --markdown bench/results-lockstep.json
+
+Per case (a net and k): k models (seeds 0..k-1) for each way, one untimed
+warm-up epoch each, then R interleaved rounds (round r times one epoch of the
+k models each way, after ``--settle`` idle seconds). Orders as ``nnzoo.train``
+gives them: chapter 1-5 nets a fresh permutation per model and epoch, chapter 6
+nets the fixed order. TensorFlow runs one thread per op, as ``nnzoo.train``
+sets. The speed-up is the median over rounds of (separate seconds / lockstep
+seconds); both ways make the same updates (``tests/test_epoch.py``).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for path in (HERE, ROOT):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+DEFAULT_CASES = ("shallow_sigmoid:3", "network2_100:3", "conv2:3", "conv2_dropout:3", "conv2_dropout:5")
+FULL = dict(n_dense=20_000, n_conv=5_000, repeats=5)
+QUICK = dict(n_dense=1_000, n_conv=200, repeats=2)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="bench/lockstep.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), metavar="NET:K",
+                        help=f"nets and how many models to step together (default: {' '.join(DEFAULT_CASES)})")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
+    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
+    parser.add_argument("--repeats", type=int, help="timed rounds (default 5; 2 with --quick)")
+    parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timed pass")
+    parser.add_argument("--out", help="results JSON (default bench/results-lockstep.json)")
+    args = parser.parse_args(argv)
+    cases = []
+    for case in args.cases:
+        name, _, k = case.partition(":")
+        if not k.isdigit() or int(k) < 2:
+            parser.error(f"a case is NET:K with K >= 2 models. Received: {case!r}.")
+        cases.append((name, int(k)))
+    args.cases = cases
+    sizes = QUICK if args.quick else FULL
+    args.n_dense, args.n_conv = sizes["n_dense"], sizes["n_conv"]
+    args.repeats = args.repeats or sizes["repeats"]
+    args.out = args.out or os.path.join(HERE, "results-lockstep-quick.json" if args.quick
+                                        else "results-lockstep.json")
+    return args
+
+
+def benchmark_case(name, k, x, y, args):
+    import keras
+    import numpy as np
+
+    import nnzoo
+    from nnzoo.epoch import fit_epoch, fit_epochs_lockstep
+    from nnzoo.training import Protocol
+
+    shuffle = Protocol.for_card(nnzoo.card(name)).shuffle
+    n = len(y)
+    separate = [nnzoo.build(name, seed=seed) for seed in range(k)]
+    together = [nnzoo.build(name, seed=seed) for seed in range(k)]
+    x, y = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
+
+    def orders(index):
+        if not shuffle:
+            return [None] * k
+        return [np.random.default_rng([index, seed]).permutation(n) for seed in range(k)]
+
+    def run_separate(own):
+        for model, order in zip(separate, own):
+            fit_epoch(model, x, y, order=order)
+
+    def run_together(own):
+        fit_epochs_lockstep(together, x, y, order=None if own[0] is None else own)
+
+    seconds = {"separate": [], "lockstep": []}
+    for index in range(1 + args.repeats):  # round 0 is the warm-up (tracing, compilation)
+        own = orders(index)
+        for way, run in (("separate", run_separate), ("lockstep", run_together)):
+            time.sleep(args.settle)
+            started = time.perf_counter()
+            run(own)
+            if index:
+                seconds[way].append(time.perf_counter() - started)
+    ratios = [s / t for s, t in zip(seconds["separate"], seconds["lockstep"])]
+    row = dict(net=name, models=k, n_images=n, shuffled=shuffle, seconds=seconds,
+               speedup=float(np.median(ratios)), speedups=ratios,
+               images_per_second={way: float(np.median([k * n / s for s in values]))
+                                  for way, values in seconds.items()})
+    print(f"  {name} x{k}: separate {np.median(seconds['separate']):.2f} s, lockstep "
+          f"{np.median(seconds['lockstep']):.2f} s per epoch of all {k}: {row['speedup']:.2f}x "
+          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+    return row
+
+
+def markdown(results):
+    env = results["environment"]
+    lines = [
+        f"CPU: {env['cpu']['model']} ({env['cpu']['cores_available']} cores); TensorFlow {env['tensorflow']}, "
+        f"Keras {env['keras']}, intra-op threads {env['tensorflow_threads']['intra_op']}. Load average at "
+        f"start/end: {results['load_average']['start']} / {results['load_average']['end']}.",
+        "",
+        "| net | models | images | separate: images/s (all models) | lockstep: images/s | speed-up (median; "
+        "rounds) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        speeds = row["images_per_second"]
+        lines.append(f"| `{row['net']}` | {row['models']} | {row['n_images']:,} | {speeds['separate']:,.0f} | "
+                     f"{speeds['lockstep']:,.0f} | **{row['speedup']:.2f}×** "
+                     f"({min(row['speedups']):.2f}–{max(row['speedups']):.2f}) |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.markdown:
+        with open(args.markdown) as handle:
+            print(markdown(json.load(handle)))
+        return 0
+    import tensorflow as tf
+
+    from nnzoo.epoch import single_threaded_ops
+
+    tf.config.set_visible_devices([], "GPU")  # a CPU benchmark
+    single_threaded_ops()  # as nnzoo.train
+
+    import bench_env
+    import nnzoo
+    from nnzoo import data
+
+    for name, _ in args.cases:
+        nnzoo.card(name)  # an unknown name fails before anything runs
+    results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
+               "load_average": {"start": bench_env.load_average()},
+               "settings": dict(quick=args.quick, n_dense=args.n_dense, n_conv=args.n_conv, repeats=args.repeats,
+                                settle_seconds=args.settle, batch_size=10)}
+    train = data.load_split().train
+    images = train.x.reshape(-1, 28, 28, 1)
+    rows = []
+    for name, k in args.cases:
+        n = args.n_conv if nnzoo.card(name).architecture.get("conv") else args.n_dense
+        rows.append(benchmark_case(name, k, images[:n], train.y[:n], args))
+    results.update(rows=rows, environment=bench_env.environment())
+    results["load_average"]["end"] = bench_env.load_average()
+    with open(args.out, "w") as handle:
+        json.dump(results, handle, indent=2)
+    print(f"wrote {args.out}\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
