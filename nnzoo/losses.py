@@ -25,6 +25,26 @@ from keras import ops
 __all__ = ["QuadraticCost", "CrossEntropyCost", "LogLikelihood", "get", "COSTS"]
 
 
+def _logits(a, activation):
+    """The pre-activation z of the output ``a``, where the backend kept it; else ``None``.
+
+    Keras's sigmoid and softmax attach z to their output under TensorFlow
+    (``_keras_logits``, the attribute Keras's own cross-entropies read). A cost
+    computed from z has the book's output error δ = a − y even where ``a`` has
+    rounded to exactly 0 or 1 in float32 (|z| > ~17), where a cost computed
+    from a clipped ``a`` has a zero gradient. z is used only when ``a`` is
+    visibly the output of ``activation`` (a graph tensor of that op: inside
+    ``fit``, ``train_on_batch`` and ``nnzoo.epoch``); JAX arrays and eager
+    tensors keep no z, and there the clipped formula applies.
+    """
+    z = getattr(a, "_keras_logits", None)
+    try:
+        op_type = a.op.type
+    except AttributeError:  # an eager tensor or another backend's array
+        return None
+    return z if z is not None and op_type == activation else None
+
+
 def _one_hot_targets(y_true, y_pred):
     """Integer labels -> one-hot vectors; one-hot targets pass through."""
     num_classes = y_pred.shape[-1]
@@ -80,9 +100,13 @@ class CrossEntropyCost(_BookCost):
 
     C_x = −Σⱼ [yⱼ ln aⱼ + (1 − yⱼ) ln(1 − aⱼ)]. Its output error is δᴸ = a − y.
 
-    The activations are clipped to [ε, 1 − ε] (ε = 1e-7) before the logarithm,
-    so a saturated neuron gives a large finite cost where the book's
-    ``np.nan_to_num`` would; the gradient inside that range is unchanged.
+    Under TensorFlow, inside a compiled step, the cost is computed from the
+    output layer's z (``sigmoid_cross_entropy_with_logits``), so even a neuron
+    saturated at exactly 0 or 1 gets δ = a − y. Elsewhere (JAX, eager
+    tensors, NumPy predictions) the activations are clipped to [ε, 1 − ε]
+    (ε = 1e-7) before the logarithm: a finite cost where the book's
+    ``np.nan_to_num`` would give one, the same gradient inside that range,
+    and none for a neuron saturated beyond it.
     (Keras's ``CategoricalCrossentropy`` drops the (1 − y) ln(1 − a) term and
     ``BinaryCrossentropy`` divides by the number of outputs: neither is this.)
     """
@@ -90,6 +114,9 @@ class CrossEntropyCost(_BookCost):
     default_name = "cross_entropy_cost"
 
     def per_example(self, y, a):
+        z = _logits(a, "Sigmoid")
+        if z is not None:
+            return ops.sum(ops.binary_crossentropy(y, z, from_logits=True), axis=-1)
         eps = keras.config.epsilon()
         a = ops.clip(a, eps, 1.0 - eps)
         return -ops.sum(y * ops.log(a) + (1.0 - y) * ops.log(1.0 - a), axis=-1)
@@ -99,14 +126,20 @@ class CrossEntropyCost(_BookCost):
 class LogLikelihood(_BookCost):
     """The log-likelihood cost of a softmax output layer, C_x = −ln a_y.
 
-    Chapter 6's ``network3.py`` cost. Its output error is δᴸ = a − y. The
-    activation is clipped at ε = 1e-7 before the logarithm, like Keras's
+    Chapter 6's ``network3.py`` cost. Its output error is δᴸ = a − y. Under
+    TensorFlow, inside a compiled step, it is computed from the softmax's z
+    (``softmax_cross_entropy_with_logits``), so an example whose a_y has
+    underflowed still gets δ = a − y; elsewhere (JAX, eager tensors, NumPy
+    predictions) a_y is clipped at ε = 1e-7 before the logarithm, like Keras's
     categorical cross-entropy (which is the same cost).
     """
 
     default_name = "log_likelihood"
 
     def per_example(self, y, a):
+        z = _logits(a, "Softmax")
+        if z is not None:
+            return ops.categorical_crossentropy(y, z, from_logits=True)
         eps = keras.config.epsilon()
         return -ops.sum(y * ops.log(ops.clip(a, eps, 1.0)), axis=-1)
 

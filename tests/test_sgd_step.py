@@ -137,3 +137,43 @@ def test_conv_net_step_with_network3_l2():
             assert np.abs(after - theta).max() > 1e-4, "the conv kernels barely moved"
     finally:
         keras.config.set_floatx(previous)
+
+
+SATURATED = {
+    # cost: (registry name, overrides, output biases that saturate the wrong outputs)
+    # sigmoid: z ≈ 40 rounds σ(z) to exactly 1.0 in float32, so all nine wrong outputs have δ = 1.
+    "cross_entropy": ("network2", {"hidden": (8,), "lmbda": 0.0}, np.full(10, 40.0)),
+    # softmax: class 0 at z ≈ 40 leaves a_y ≈ 4e-18 < ε for every other label, and δ = a − y ≈ ±1.
+    "log_likelihood": ("shallow_softmax", {"hidden": (8,), "init": "default", "lmbda": 0.0},
+                       np.array([40.0] + [0.0] * 9)),
+}
+
+
+@pytest.mark.parametrize("trainer", ["train_on_batch", "epoch_xla", "epoch_graph"])
+@pytest.mark.parametrize("cost", sorted(SATURATED))
+def test_a_saturated_wrong_output_gets_the_books_delta(cost, trainer, synthetic_batch):
+    """δ = a − y holds where a is exactly 1 (or a_y underflows), as in the book's closed form.
+
+    Computed from a clipped activation, the gradient there would be zero and the
+    network would stop learning exactly where the cross-entropy is meant to help.
+    """
+    from nnzoo.epoch import fit_epoch
+
+    name, overrides, output_bias = SATURATED[cost]
+    model = nnzoo.build(name, seed=3, **overrides)
+    output = model.get_layer("output")
+    output.bias.assign(output_bias.astype("float32"))
+    x, y = synthetic_batch
+    before = dense_params(model)
+    if trainer == "train_on_batch":
+        model.train_on_batch(x, y)
+    else:
+        fit_epoch(model, x, y, jit_compile=trainer == "epoch_xla")
+    config = {**nnzoo.card(name).recipe, **overrides}
+    expected = book.sgd_step(before, dense_activations(model), x.reshape(len(x), -1), y, cost, config["eta"])
+    (_, b_out), (_, b_expected) = dense_params(model)[-1], expected[-1]
+    # The wrong outputs' biases move by η·mean(δ) ≈ η·(9/10): far from "not at all".
+    assert np.abs(b_out - output_bias).max() > 0.1 * config["eta"]
+    for (w, b), (w_expected, b_expected) in zip(dense_params(model), expected):
+        np.testing.assert_allclose(w, w_expected, atol=ATOL, rtol=0)
+        np.testing.assert_allclose(b, b_expected, atol=ATOL, rtol=0)
