@@ -62,6 +62,43 @@ def test_output_error_is_a_minus_y(name):
     np.testing.assert_allclose(output_error(name), a - Y_VEC, atol=2e-6)
 
 
+def compiled_output_error(name, z_values, activation):
+    """As ``output_error``, inside a ``tf.function``: where fit and nnzoo.epoch compute the cost."""
+    z = tf.Variable(z_values)
+    cost = losses.get(name)
+
+    @tf.function
+    def gradient():
+        with tf.GradientTape() as tape:
+            total = cost(Y, activation(z)) * len(z_values)
+        return tape.gradient(total, z)
+
+    return gradient().numpy()
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "log_likelihood"])
+def test_output_error_is_a_minus_y_in_a_compiled_step_even_saturated(name):
+    """|z| up to ~100: a rounds to exactly 0 or 1 in float32, yet δᴸ = a − y as in the book."""
+    saturated = Z * 20
+    activation = keras.activations.softmax if name == "log_likelihood" else keras.activations.sigmoid
+    a = BOOK[name][0](saturated)
+    assert np.any(a.astype("float32") == (0.0 if name == "log_likelihood" else 1.0))  # really saturated
+    np.testing.assert_allclose(compiled_output_error(name, saturated, activation), a - Y_VEC, atol=2e-6)
+
+
+@pytest.mark.parametrize("name, activation", [("log_likelihood", keras.activations.sigmoid),
+                                              ("cross_entropy", keras.activations.softmax)])
+def test_another_activations_z_is_not_taken_for_the_costs_own(name, activation):
+    """The costs read z only from their own output activation: a mismatched pairing gets the formula in a."""
+    z = tf.constant(Z)
+    a = activation(z).numpy()
+    eps = keras.config.epsilon()
+    clipped = np.clip(a.astype("float64"), eps, 1 - eps if name == "cross_entropy" else 1.0)
+    expected = np.mean(BOOK[name][1](clipped, Y_VEC))
+    got = tf.function(lambda: losses.get(name)(Y, activation(z)))()
+    assert float(got) == pytest.approx(expected, rel=1e-5)
+
+
 def test_quadratic_output_error_keeps_the_sigmoid_prime():
     """δᴸ = (a − y) ⊙ σ′(zᴸ) for the quadratic cost (eq. 30)."""
     a = sigmoid(Z)
