@@ -51,6 +51,29 @@ def ratios(results):
     return out
 
 
+def round_ratios(results):
+    """{net: {impl: [nnzoo's images/s over impl's, round by round]}}.
+
+    The rounds are interleaved (round r times every implementation once, seconds
+    apart), so a round's ratio is little moved by the slow drifts of a shared
+    machine that move whole rounds; their spread shows how settled a ratio is.
+    """
+    out = {}
+    for net, rows in _rows_by_net(results).items():
+        ours = (rows.get("nnzoo") or {}).get("images_per_second_all") or []
+        out[net] = {impl: [a / b for a, b in zip(ours, (rows.get(impl) or {}).get("images_per_second_all") or [])]
+                    for impl in ("numpy", "torch")}
+    return out
+
+
+def _fmt_rounds(values):
+    if not values:
+        return "–"
+    ordered = sorted(values)
+    median = ordered[len(ordered) // 2] if len(ordered) % 2 else sum(ordered[len(ordered) // 2 - 1:][:2]) / 2
+    return f"{median:.2f}× ({ordered[0]:.2f}–{ordered[-1]:.2f})"
+
+
 def render(results):
     """The Markdown report of one run: settings, training table, targets, serving table."""
     lines = []
@@ -111,10 +134,13 @@ def render(results):
     lines.append("")
     lines.append(f"Targets (issue): nnzoo ≥ {TARGET_VS_TORCH}× PyTorch eager on every benchmarked net; "
                  f"nnzoo ≥ the NumPy reference on the dense nets.\n")
-    lines.append("| net | nnzoo / PyTorch ≥ 1.5 | nnzoo / NumPy ≥ 1 |")
-    lines.append("|---|---|---|")
+    lines.append("| net | nnzoo / PyTorch ≥ 1.5 | nnzoo / NumPy ≥ 1 | per round vs PyTorch: median (range) "
+                 "| per round vs NumPy |")
+    lines.append("|---|---|---|---|---|")
+    per_round = round_ratios(results)
     for net, r in all_ratios.items():
-        lines.append(f"| `{net}` | {_verdict(r['torch'], TARGET_VS_TORCH)} | {_verdict(r['numpy'], TARGET_VS_NUMPY)} |")
+        lines.append(f"| `{net}` | {_verdict(r['torch'], TARGET_VS_TORCH)} | {_verdict(r['numpy'], TARGET_VS_NUMPY)} "
+                     f"| {_fmt_rounds(per_round[net]['torch'])} | {_fmt_rounds(per_round[net]['numpy'])} |")
 
     serving = results.get("inference", [])
     if serving:

@@ -17,8 +17,10 @@ dense nets and 1.1-1.3x on the conv nets (``bench/``, ``docs/PERFORMANCE.md``).
 
 Backends: TensorFlow (``tf.function`` around a ``tf.range`` loop, XLA-compiled
 unless the model has convolutions on a CPU) and JAX (``jax.jit`` around
-``lax.fori_loop`` with the stateless ``train_step``; ``fit_epochs_lockstep``
-steps several models together). Any other backend falls back to ``model.fit``.
+``lax.fori_loop`` with the stateless ``train_step``). On both,
+``fit_epochs_lockstep`` steps several models together in one compiled epoch
+(the book's three runs, the ensemble's members). Any other backend falls back
+to ``model.fit``.
 
 Example:
 
