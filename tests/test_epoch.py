@@ -209,14 +209,14 @@ def test_progress_pieces_are_whole_mini_batches():
     assert _chunks(205, 10, verbose=1)[-1] == (200, 205) and _chunks(205, 10, verbose=0) == [(0, 205)]
 
 
-@pytest.mark.parametrize("name, overrides, orders", [
-    ("shallow_sigmoid", dict(hidden=(8,)), None),
-    ("shallow_sigmoid", dict(hidden=(8,)), "one"),  # one order for all, passed as indices
-    ("network2", dict(hidden=(8,), lmbda=5.0, n_train=45), "each"),  # chapter 3 runs: own orders, L2 as decay
-    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5))), None),  # dropout: each model's own masks
-    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), None),  # network3 L2, run as weight decay
+@pytest.mark.parametrize("name, overrides, orders, verbose", [
+    ("shallow_sigmoid", dict(hidden=(8,)), None, 0),
+    ("shallow_sigmoid", dict(hidden=(8,)), "one", 0),  # one order for all, passed as indices
+    ("network2", dict(hidden=(8,), lmbda=5.0, n_train=45), "each", 0),  # chapter 3 runs: own orders, L2 decay
+    ("network2", dict(hidden=(8,), lmbda=5.0, n_train=45), "each", 1),  # ... in progress-bar pieces
+    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5))), None, 0),  # dropout: each model's masks
+    ("conv2_relu", dict(hidden=(16,), conv=((2, 5), (3, 5))), None, 1),  # network3 L2 as weight decay, pieces
 ])
-@pytest.mark.parametrize("verbose", [0, 1])
 def test_lockstep_epochs_equal_separate_epochs(name, overrides, orders, verbose):
     """The models step together (one TensorFlow graph, or a vmap under JAX); each gets its own updates."""
     from nnzoo.epoch import fit_epochs_lockstep
