@@ -45,6 +45,21 @@ def _logits(a, activation):
     return z if z is not None and op_type == activation else None
 
 
+def _tiny(a):
+    """The smallest normal number of ``a``'s dtype: the floor the costs clip an activation to.
+
+    Where the cost is computed from ``a`` itself, the gradient reaches z through
+    ∂C/∂a and the activation's derivative, and the clip zeroes it below the floor.
+    Keras's floor, ε = 1e-7, is met as soon as a wrong logit leads by ~16, and a
+    network that starts there never learns (``conv1_nofc`` at the book's η = 0.1
+    stalls at chance under that clip). Down to the smallest normal number the
+    products stay finite and exact: a_y · (1/a_y) = 1, so δ = a − y.
+    """
+    import numpy as np
+
+    return float(np.finfo(keras.backend.standardize_dtype(a.dtype)).tiny)
+
+
 def _one_hot_targets(y_true, y_pred):
     """Integer labels -> one-hot vectors; one-hot targets pass through."""
     num_classes = y_pred.shape[-1]
@@ -103,10 +118,11 @@ class CrossEntropyCost(_BookCost):
     Under TensorFlow, inside a compiled step, the cost is computed from the
     output layer's z (``sigmoid_cross_entropy_with_logits``), so even a neuron
     saturated at exactly 0 or 1 gets δ = a − y. Elsewhere (JAX, eager
-    tensors, NumPy predictions) the activations are clipped to [ε, 1 − ε]
-    (ε = 1e-7) before the logarithm: a finite cost where the book's
-    ``np.nan_to_num`` would give one, the same gradient inside that range,
-    and none for a neuron saturated beyond it.
+    tensors, NumPy predictions) the activations are clipped to [τ, 1 − ε]
+    (τ the dtype's smallest normal number, ε = 1e-7) before the logarithm:
+    a finite cost where the book's ``np.nan_to_num`` would give one, and the
+    book's gradient inside that range, which reaches z ≈ −87 below but only
+    z ≈ 16 above: a wrong output whose σ(z) has rounded to 1.0 gets none there.
     (Keras's ``CategoricalCrossentropy`` drops the (1 − y) ln(1 − a) term and
     ``BinaryCrossentropy`` divides by the number of outputs: neither is this.)
     """
@@ -117,8 +133,7 @@ class CrossEntropyCost(_BookCost):
         z = _logits(a, "Sigmoid")
         if z is not None:
             return ops.sum(ops.binary_crossentropy(y, z, from_logits=True), axis=-1)
-        eps = keras.config.epsilon()
-        a = ops.clip(a, eps, 1.0 - eps)
+        a = ops.clip(a, _tiny(a), 1.0 - keras.config.epsilon())
         return -ops.sum(y * ops.log(a) + (1.0 - y) * ops.log(1.0 - a), axis=-1)
 
 
@@ -130,8 +145,11 @@ class LogLikelihood(_BookCost):
     TensorFlow, inside a compiled step, it is computed from the softmax's z
     (``softmax_cross_entropy_with_logits``), so an example whose a_y has
     underflowed still gets δ = a − y; elsewhere (JAX, eager tensors, NumPy
-    predictions) a_y is clipped at ε = 1e-7 before the logarithm, like Keras's
-    categorical cross-entropy (which is the same cost).
+    predictions) a_y is clipped at the dtype's smallest normal number τ
+    (1.2e-38 in float32) before the logarithm, which keeps the book's δ until
+    a wrong logit leads the right one by ~87. (Keras's categorical
+    cross-entropy, the same cost, clips at 1e-7: its gradient vanishes at a
+    lead of ~16, and ``conv1_nofc`` never leaves chance under it.)
     """
 
     default_name = "log_likelihood"
@@ -140,8 +158,7 @@ class LogLikelihood(_BookCost):
         z = _logits(a, "Softmax")
         if z is not None:
             return ops.categorical_crossentropy(y, z, from_logits=True)
-        eps = keras.config.epsilon()
-        return -ops.sum(y * ops.log(ops.clip(a, eps, 1.0)), axis=-1)
+        return -ops.sum(y * ops.log(ops.clip(a, _tiny(a), 1.0)), axis=-1)
 
 
 COSTS = {
