@@ -7,6 +7,7 @@ weight decay, and the book-oracle checks, on JAX's CPU build.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,4 +27,4 @@ def test_the_epoch_tests_pass_under_jax():
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, f"under JAX: {summary}\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
-    assert " passed" in summary and "failed" not in summary, summary
+    assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary
