@@ -179,7 +179,7 @@ def _tensorflow_epoch(models, batch_size, jit_compile, decays):
     Several models make one graph whose every step runs each model's
     ``train_step`` on its mini-batch. Their steps are independent, so
     TensorFlow's inter-op threads run them side by side: on the 2-core CPU
-    three conv nets train in ~0.6x the time of three separate epochs.
+    three ``conv2`` runs train in ~0.7x the time of three separate epochs.
     """
     import tensorflow as tf
 
@@ -416,8 +416,9 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
     ``train_step``, so each model gets exactly the updates it would get alone
     with ``fit_epoch`` (dropout masks included: each model has its own seed
     state). Under TensorFlow the models' steps are one graph and run side by
-    side on the CPU's cores (2 cores: three conv nets in ~0.6x the time of
-    three separate epochs, ``bench/lockstep.py``); under JAX their states are
+    side on the CPU's cores (2 cores: three ``conv2`` runs in ~0.7x the time
+    of three separate epochs, dense nets in the same time, ``bench/lockstep.py``);
+    under JAX their states are
     stacked and ``train_step`` is vmapped (on a GPU, k models for little more
     than the time of one).
 

@@ -20,6 +20,7 @@ Example:
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "LogLikelihood", "get", "COSTS"]
@@ -55,8 +56,6 @@ def _tiny(a):
     stalls at chance under that clip). Down to the smallest normal number the
     products stay finite and exact: a_y · (1/a_y) = 1, so δ = a − y.
     """
-    import numpy as np
-
     return float(np.finfo(keras.backend.standardize_dtype(a.dtype)).tiny)
 
 
