@@ -1,5 +1,7 @@
 """Markdown tables from a results JSON (no TensorFlow import needed)."""
 
+import statistics
+
 IMPLS = ("nnzoo", "nnzoo_fit", "keras", "torch", "numpy")
 IMPL_TITLES = {
     "nnzoo": "nnzoo (compiled epoch)",
@@ -69,9 +71,7 @@ def round_ratios(results):
 def _fmt_rounds(values):
     if not values:
         return "–"
-    ordered = sorted(values)
-    median = ordered[len(ordered) // 2] if len(ordered) % 2 else sum(ordered[len(ordered) // 2 - 1:][:2]) / 2
-    return f"{median:.2f}× ({ordered[0]:.2f}–{ordered[-1]:.2f})"
+    return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
 
 
 def render(results):
