@@ -35,7 +35,6 @@ Example:
 
 import datetime
 import errno
-import hashlib
 import json
 import os
 import re
@@ -46,6 +45,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
+from nnzoo.pretrained import sha256
 
 __all__ = ["export", "load", "load_weights", "CARD_FILE", "SIGNATURE_NAME"]
 
@@ -127,7 +128,7 @@ def export(model, path, *, card=None, metadata=None):
         # The payload is a fresh subdirectory (mkdtemp's is mode 0700, too strict for a server user).
         payload = tmp / "version"
         archive.write_out(str(payload), verbose=False)
-        card_fields["saved_model_sha256"] = _sha256(payload / "saved_model.pb")
+        card_fields["saved_model_sha256"] = sha256(payload / "saved_model.pb")
         card_fields["exported_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         (payload / CARD_FILE).write_text(json.dumps(card_fields, indent=2, default=_jsonable) + "\n")
         return _publish(payload, base)
@@ -184,14 +185,6 @@ def _publish(payload, base):
 def _next_version(base):
     versions = [int(entry.name) for entry in base.iterdir() if _VERSION_NAME.fullmatch(entry.name)]
     return max(versions, default=0) + 1
-
-
-def _sha256(file):
-    digest = hashlib.sha256()
-    with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _card_fields(model, card, metadata):
@@ -431,8 +424,9 @@ def _check_h5_layout(model, source):
         arrays = {}
         with h5py.File(file, "r") as handle:
             handle.visititems(
-                lambda name, item: arrays.__setitem__(name, item.shape) if isinstance(item, h5py.Dataset) else None
-            )
+                lambda name, item: arrays.__setitem__(name, item.shape)
+                if isinstance(item, h5py.Dataset) and not name.startswith("optimizer/") else None
+            )  # the optimizer's state (a checkpoint's) is not the model's weights
         return arrays
 
     with tempfile.TemporaryDirectory(prefix="nnzoo-weights-") as scratch:

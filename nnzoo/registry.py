@@ -84,12 +84,20 @@ class ModelCard:
         object.__setattr__(self, "architecture", _frozen(self.architecture))
         object.__setattr__(self, "recipe", _frozen(self.recipe))
 
+    @property
+    def weights(self):
+        """The shipped weights' record (``nnzoo.pretrained.Weights``), or ``None``."""
+        from nnzoo import pretrained  # noqa: PLC0415
+
+        return pretrained.get(self.name)
+
     def to_dict(self):
         """A JSON-friendly dict of the card (without the builder)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "builder"}
         out["architecture"] = dict(self.architecture)
         out["recipe"] = dict(self.recipe)
         out["book_result"] = dataclasses.asdict(self.book_result) if self.book_result else None
+        out["weights"] = self.weights.to_dict() if self.weights else None
         return out
 
 
@@ -106,25 +114,43 @@ def register(model_card):
     return model_card
 
 
-def list_models(include="*", exclude=None):
+def _patterns(value, argument):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ValueError(
+        f"{argument} must be a name pattern or a list of them, e.g. {argument}='conv2_*'. "
+        f"Received: {argument}={value!r}."
+    )
+
+
+def list_models(include="*", exclude=None, *, pretrained=False):
     """Sorted names of the registered networks, filtered with fnmatch patterns.
 
     Args:
         include: a pattern or a list of patterns a name must match (any).
         exclude: a pattern or a list of patterns a name must not match.
+        pretrained: only networks with shipped weights (``build(name, weights="mnist")``).
 
     Example:
 
     >>> list_models("deep_sigmoid_*")
     ['deep_sigmoid_1', 'deep_sigmoid_2', 'deep_sigmoid_3', 'deep_sigmoid_4']
+    >>> set(list_models(pretrained=True)) <= set(list_models())
+    True
     """
-    includes = [include] if isinstance(include, str) else list(include)
-    excludes = [] if exclude is None else [exclude] if isinstance(exclude, str) else list(exclude)
+    includes, excludes = _patterns(include, "include"), _patterns(exclude, "exclude")
+    if not isinstance(pretrained, bool):
+        raise ValueError(f"pretrained must be True or False. Received: pretrained={pretrained!r}.")
     return sorted(
         name
         for name in _REGISTRY
         if any(fnmatch.fnmatchcase(name, p) for p in includes)
         and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
+        and (not pretrained or _REGISTRY[name].weights is not None)
     )
 
 
@@ -146,7 +172,7 @@ def card(name):
     )
 
 
-def build(name, **overrides):
+def build(name, weights=None, **overrides):
     """Build a registered network as a ``keras.Model``, compiled the book's way.
 
     Every model takes a 28×28×1 float input named ``image`` with pixel values
@@ -165,6 +191,13 @@ def build(name, **overrides):
             the book's λ/n scaling), ``batch_size`` (network3's L2 scaling),
             ``eta`` (the SGD learning rate). Also ``seed`` (int or ``None``)
             and ``compile`` (default ``True``).
+        weights: ``None`` (a fresh initialisation), ``"mnist"`` (the shipped
+            weights, trained by the book's recipe: see ``card(name).weights``
+            and ``list_models(pretrained=True)``), or the path of a
+            ``.weights.h5`` file, a ``.keras`` file or a run directory of
+            ``nnzoo train`` (its best run's weights at the epoch the protocol
+            picked). With ``"mnist"``, training overrides (``eta``, ``lmbda``,
+            ...) are allowed for fine-tuning; architecture overrides are not.
 
     Returns:
         A Functional ``keras.Model``. When compiled: plain SGD with the
@@ -180,9 +213,12 @@ def build(name, **overrides):
     >>> model = build("conv2_dropout", seed=1)
     >>> model = build("shallow_sigmoid", hidden=(100,), cost="cross_entropy",
     ...               init="large", lmbda=5.0, eta=0.1)
+    >>> model = build("network2", weights="mnist")  # doctest: +SKIP
     """
-    from nnzoo import options  # noqa: PLC0415  (kept out of import-time cycles)
+    from nnzoo import options, pretrained  # noqa: PLC0415  (kept out of import-time cycles)
 
     model_card = card(name)
     config = options.resolve(model_card, overrides)
-    return model_card.builder(model_card, config)
+    source = pretrained.source(model_card, weights, overrides)
+    model = model_card.builder(model_card, config)
+    return model if source is None else pretrained.load_into(model, source)

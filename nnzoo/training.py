@@ -14,7 +14,8 @@ With ``runs=k`` the run with the best selection number is reported (the book's
 
 A run directory holds ``recipe.json`` (the resolved recipe), ``history.json``
 (one entry per completed epoch), ``log.txt``, ``checkpoint-EPOCH.keras`` (the
-last completed epoch, optimizer included), and at the end ``model.keras`` and
+last completed epoch, optimizer included), ``selected.weights.h5`` (the weights
+at the epoch the protocol picks so far), and at the end ``model.keras`` and
 ``result.json``. Re-running the same command resumes after the last completed
 epoch; the order of every epoch depends only on (seed, epoch), so a resumed run
 sees the same data order as an uninterrupted one.
@@ -35,15 +36,25 @@ from nnzoo import callbacks, data, layers, options, registry
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.models.ensemble import member_seed
 
-__all__ = ["train", "TrainResult", "RunResult", "TrainingError", "best_validation_test", "peak"]
+__all__ = ["train", "TrainResult", "RunResult", "TrainingError", "Diverged", "RunDirectoryError", "best_validation_test", "peak"]
 
 DEFAULT_RUNS_DIR = "runs"
+#: The weights at the epoch the protocol picks (what a shipped ``weights="mnist"`` file is).
+SELECTED_WEIGHTS = "selected.weights.h5"
 # Recipe entries that shape the training run, not the model.
 _TRAINING_KEYS = ("epochs", "data", "seed", "monitor", "eta_final", "n_validation", "n_test")
 
 
 class TrainingError(RuntimeError):
     """A run that cannot go on: a NaN cost, or a run directory of another recipe."""
+
+
+class Diverged(TrainingError):
+    """The cost became NaN or infinite: the recipe diverged (a result, not a mistake)."""
+
+
+class RunDirectoryError(TrainingError):
+    """The run directory cannot take this run: another recipe, more epochs, or not a run directory."""
 
 
 @dataclasses.dataclass
@@ -230,19 +241,23 @@ class _Run:
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe_path = run_dir / "recipe.json"
         recipe = {"name": name, **config}
-        if recipe_path.exists():
-            previous = json.loads(recipe_path.read_text())
-            if {k: v for k, v in previous.items() if k != "epochs"} != json.loads(json.dumps(
-                    {k: v for k, v in recipe.items() if k != "epochs"}, default=list)):
-                raise TrainingError(
-                    f"{run_dir} holds a run of another recipe ({recipe_path}). "
-                    f"Use another out= directory, or delete it to start over."
-                )
         self.history_path = run_dir / "history.json"
         history = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
+        if recipe_path.exists() and history:  # a directory with no completed epoch takes a new recipe
+            previous = json.loads(recipe_path.read_text())
+            wanted = json.loads(json.dumps(recipe, default=list))
+            differ = sorted(k for k in set(previous) | set(wanted)
+                            if k != "epochs" and previous.get(k) != wanted.get(k))
+            if differ:
+                changes = ", ".join(f"{k}: {previous.get(k, '(unset)')!r} there, {wanted.get(k, '(unset)')!r} now"
+                                    for k in differ)
+                raise RunDirectoryError(
+                    f"{run_dir} holds a run of another recipe ({changes}). "
+                    f"Use another out= directory, or delete it to start over."
+                )
         start = len(history)
         if start > config["epochs"]:
-            raise TrainingError(
+            raise RunDirectoryError(
                 f"{run_dir} already holds {start} epochs. Received: epochs={config['epochs']}. Pass "
                 f"epochs >= {start} to extend it, or use another out= directory."
             )
@@ -292,7 +307,7 @@ class _Run:
         name, seed, epoch, split, run_dir = self.name, self.seed, self.epoch, self.split, self.run_dir
         loss = logs["loss"]
         if not math.isfinite(loss):
-            raise TrainingError(
+            raise Diverged(
                 f"The cost of {name} became {loss} in epoch {epoch} (seed {seed}); the run stops. "
                 f"Lower eta (now {self.config['eta']}) or check the inputs. "
                 + (f"Epochs 0-{epoch - 1} are kept in {run_dir}." if epoch else "No epoch completed.")
@@ -318,6 +333,8 @@ class _Run:
             )
         # Checkpoint, then history, then drop the old checkpoint: a kill at any
         # point leaves a history whose length names an existing checkpoint.
+        if self.protocol.select([*self.history, entry])[0] == epoch:
+            self._save_selected()
         model.save(run_dir / f"checkpoint-{epoch + 1}.keras")
         self.history.append(entry)
         _write_json(self.history_path, self.history)
@@ -328,9 +345,18 @@ class _Run:
             f"eta {entry['eta']:g}  {seconds:.1f} s" + (f" ({lockstep} runs in lockstep)" if lockstep > 1 else "")
         )
 
+    def _save_selected(self):
+        # Written before the epoch's checkpoint: a kill between the two re-trains
+        # the epoch on resume and writes the same weights again.
+        tmp = self.run_dir / "selected.tmp.weights.h5"
+        self.model.save_weights(tmp)
+        os.replace(tmp, self.run_dir / SELECTED_WEIGHTS)
+
     def finish(self):
         self.model.save(self.run_dir / "model.keras")
         best_epoch, validation, test, reported = self.protocol.select(self.history)
+        if best_epoch == len(self.history) - 1 and not (self.run_dir / SELECTED_WEIGHTS).exists():
+            self._save_selected()
         result = RunResult(
             seed=self.seed,
             history=self.history,

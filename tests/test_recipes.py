@@ -25,12 +25,35 @@ def test_chapter_recipe_runs_every_experiment(script, tmp_path, monkeypatch, mni
     argv = ["--subset", "60", "--epochs", "1", "--runs", "1", "--out", str(tmp_path), "-q"]
     run_script(script, argv, monkeypatch)
     for experiment in experiments.chapter(CHAPTER_RECIPES[script]):
-        record = json.loads((tmp_path / experiment.id / "experiment.json").read_text())
+        record = json.loads((tmp_path / f"{experiment.id}-subset60-epochs1" / "experiment.json").read_text())
         assert record["id"] == experiment.id
         assert record.get("measured") is not None or record.get("diverged")
         if record.get("measured") is not None:
             assert "subset of 60 images" in record["reduced_budget"]
             assert 0 <= record["measured"]["accuracy"] <= 100
+
+
+def test_a_smoke_test_never_blocks_the_full_run(tmp_path, monkeypatch, mnist_split):
+    """#13.1: the README's smoke-test-then-full flow: a reduced run lives in a directory of its own."""
+    run_script("ch1.py", ["--only", "C1-01", "--subset", "60", "--epochs", "1", "--runs", "1",
+                          "--out", str(tmp_path), "-q"], monkeypatch)
+    assert (tmp_path / "C1-01-subset60-epochs1" / "experiment.json").exists()
+    assert not (tmp_path / "C1-01").exists()
+
+
+def test_a_refused_run_directory_is_an_error_not_a_divergence(tmp_path, monkeypatch, capsys, mnist_split):
+    """#13.1: a run directory of another recipe stops the recipe with exit 2; nothing is recorded as diverged."""
+    target = tmp_path / "C1-03"
+    run_script("ch1.py", ["--only", "C1-03", "--subset", "60", "--epochs", "1", "--runs", "1",
+                          "--out", str(tmp_path), "-q"], monkeypatch)
+    (tmp_path / "C1-03-subset60-epochs1").rename(target)  # now the full run's directory holds the smoke test
+    monkeypatch.setattr(sys, "argv", ["ch1.py", "--only", "C1-03", "--runs", "1", "--out", str(tmp_path), "-q"])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(RECIPES / "ch1.py"), run_name="__main__")
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "holds a run of another recipe (data: 'mnist[:60]' there, 'mnist' now" in error
+    assert "diverged" not in json.loads((target / "experiment.json").read_text())
 
 
 def test_ch1_network_main_job_runs(monkeypatch, capsys, mnist_split):

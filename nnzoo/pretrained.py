@@ -1,0 +1,286 @@
+"""Shipped trained weights: what each file scored, where it is found, and checking it.
+
+``nnzoo/pretrained.json`` is the table: one record per network with shipped
+weights (``nnzoo.card(name).weights``). A weights file is looked for, in order:
+
+1. in the directory named by ``NNZOO_WEIGHTS_DIR``;
+2. in the source checkout's ``savedmodels/``;
+3. in the Keras cache (``~/.keras/models``, or ``$KERAS_HOME/models``), where
+   ``keras.utils.get_file`` downloads it from ``NNZOO_WEIGHTS_URL`` (default
+   ``BASE_URL``) the first time.
+
+Every file is checked against the SHA-256 on its record before it is loaded; a
+corrupt or modified file is an error that names it, never loaded.
+
+Example:
+
+>>> import nnzoo
+>>> nnzoo.list_models(pretrained=True)[:2]  # doctest: +SKIP
+['conv1', 'conv1_nofc']
+>>> nnzoo.card("network2").weights.test_accuracy  # doctest: +SKIP
+0.9626
+>>> model = nnzoo.build("network2", weights="mnist")  # doctest: +SKIP
+"""
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import types
+import warnings
+from pathlib import Path
+from typing import Mapping, Optional
+
+__all__ = ["Weights", "BASE_URL", "TAG", "get", "names", "file_path", "sha256", "WeightsError"]
+
+#: The one weights tag: trained on MNIST by the book's recipe.
+TAG = "mnist"
+#: Where a pip-installed nnzoo downloads the files from (``NNZOO_WEIGHTS_URL`` overrides it).
+BASE_URL = "https://github.com/nnzoo/nnzoo/releases/download/weights-v1/"
+TABLE = Path(__file__).with_name("pretrained.json")
+CHECKOUT_DIR = Path(__file__).resolve().parent.parent / "savedmodels"
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, corrupt or does not fit its network."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Weights:
+    """The record of one network's shipped weights.
+
+    Attributes:
+        name: the registry name.
+        file: the file name (``NAME.weights.h5``).
+        sha256, size: the file's SHA-256 and size in bytes.
+        test_accuracy: accuracy (a fraction) of exactly these weights on the
+            official 10,000 MNIST test images.
+        experiment: the book experiment whose recipe trained them.
+        protocol: how the run and epoch were picked (the book's protocol).
+        selected_by: the number the protocol picked them by:
+            ``{"split": ..., "accuracy": ...}`` (a fraction).
+        run, runs: which run of how many (best of ``runs``).
+        seed: the picked run's seed.
+        epoch, epochs: the picked epoch (1-based) of the run's epochs.
+        recipe: the training recipe (the card's, with the experiment's changes).
+        hardware, wall_time_s, date, command: how they were made.
+    """
+
+    name: str
+    file: str
+    sha256: str
+    size: int
+    test_accuracy: float
+    experiment: str
+    protocol: str
+    selected_by: Mapping
+    run: int
+    runs: int
+    seed: int
+    epoch: int
+    epochs: int
+    recipe: Mapping
+    hardware: str
+    wall_time_s: float
+    date: str
+    command: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "selected_by", types.MappingProxyType(dict(self.selected_by)))
+        object.__setattr__(self, "recipe", types.MappingProxyType(dict(self.recipe)))
+
+    @property
+    def url(self):
+        """Where ``keras.utils.get_file`` downloads the file from."""
+        base = os.environ.get("NNZOO_WEIGHTS_URL") or BASE_URL
+        return base.rstrip("/") + "/" + self.file
+
+    def to_dict(self):
+        out = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        out.update(selected_by=dict(self.selected_by), recipe=dict(self.recipe))
+        return out
+
+
+@functools.lru_cache(maxsize=None)
+def _table():
+    if not TABLE.exists():
+        return {}
+    try:
+        rows = json.loads(TABLE.read_text())
+    except json.JSONDecodeError as err:
+        raise WeightsError(f"{TABLE} is not valid JSON ({err}). Restore it: git checkout {TABLE.name}") from err
+    return {row["name"]: Weights(**row) for row in rows}
+
+
+def get(name) -> Optional[Weights]:
+    """The shipped weights' record of a network, or ``None`` when it has none."""
+    return _table().get(name)
+
+
+def names():
+    """The networks with shipped weights, sorted."""
+    return sorted(_table())
+
+
+def sha256(file):
+    """The SHA-256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified(path, record):
+    digest = sha256(path)
+    if digest != record.sha256:
+        raise WeightsError(
+            f"The weights file {str(path)!r} for {record.name!r} is corrupt or was modified: its SHA-256 is "
+            f"{digest}, the record says {record.sha256}. Delete the file (it is fetched again), or restore it "
+            f"with git checkout."
+        )
+    return path
+
+
+def file_path(record):
+    """The verified local path of a record's weights file, downloading it if needed.
+
+    Raises:
+        WeightsError: the file found is corrupt, or it is nowhere and cannot be
+            downloaded.
+    """
+    env_dir = os.environ.get("NNZOO_WEIGHTS_DIR")
+    for directory in ([Path(env_dir)] if env_dir else []) + [CHECKOUT_DIR]:
+        candidate = directory / record.file
+        if candidate.is_file():
+            return _verified(candidate, record)
+    import keras  # noqa: PLC0415
+
+    keras_home = os.environ.get("KERAS_HOME")  # read now: Keras reads it once, at import
+    try:
+        if keras_home:
+            Path(keras_home).mkdir(parents=True, exist_ok=True)
+        downloaded = keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
+                                          cache_subdir="models", cache_dir=keras_home)
+    except Exception as err:  # urllib, OSError and Keras's own hash error
+        raise WeightsError(
+            f"Could not get the weights of {record.name!r}: {record.file} is not in NNZOO_WEIGHTS_DIR "
+            f"({env_dir or 'unset'}) nor in {CHECKOUT_DIR}, and downloading {record.url} failed: {err}. "
+            f"Put the file in one of those directories, or set NNZOO_WEIGHTS_URL to where it is published."
+        ) from err
+    return _verified(Path(downloaded), record)
+
+
+def source(model_card, weights, overrides):
+    """Check ``build``'s ``weights=`` before anything is built; return what to load (``None``: nothing).
+
+    Returns a path (a file or a run directory) to load into the built model.
+    """
+    if weights is None:
+        return None
+    if weights == TAG:
+        record = get(model_card.name)
+        if record is None:
+            raise ValueError(
+                f"{model_card.name!r} has no shipped weights yet. Received: weights={weights!r}. Networks with "
+                f"shipped weights (nnzoo.list_models(pretrained=True)): {names()}. Train it yourself with "
+                f"`nnzoo train {model_card.name} --out runs/{model_card.name}`, then build it with "
+                f"weights='runs/{model_card.name}'."
+            )
+        changed = sorted(k for k, v in overrides.items() if k in model_card.architecture
+                         and _normalised(v) != _normalised(model_card.architecture[k]))
+        if changed:
+            raise ValueError(
+                f"weights={TAG!r} are the weights of {model_card.name!r} as its card describes it; these overrides "
+                f"change its architecture: {', '.join(f'{k}={overrides[k]!r}' for k in changed)}. Drop them, or "
+                f"build without weights and train (nnzoo.train({model_card.name!r}, ...)). Training overrides "
+                f"such as eta= or lmbda= are allowed with weights={TAG!r}."
+            )
+        return file_path(record)
+    if isinstance(weights, (str, os.PathLike)):
+        path = Path(weights)
+        if not path.exists():
+            raise ValueError(
+                f"Unknown weights. Received: weights={weights!r}, which is neither {TAG!r} nor an existing path. "
+                f"Expected None, {TAG!r} (shipped weights; see nnzoo.list_models(pretrained=True)) or the path of "
+                f"a .weights.h5 file, a .keras file or a run directory of `nnzoo train`."
+            )
+        return path
+    raise ValueError(
+        f"weights must be None, {TAG!r} or a path. Received: weights={weights!r} "
+        f"(of type {type(weights).__name__})."
+    )
+
+
+def _normalised(value):
+    return json.loads(json.dumps(value, default=list))
+
+
+def load_into(model, path):
+    """Load the weights at ``path`` (a file or a run directory) into a built model; return it."""
+    from nnzoo.export import load_weights  # noqa: PLC0415
+
+    path = Path(path)
+    members = [layer for layer in model.layers if layer.name.startswith("member_")]
+    if path.is_dir() and members and (path / "member-1").is_dir():
+        return _load_members(model, members, path)
+    if path.is_dir():
+        path = run_weights(path)
+    try:
+        with warnings.catch_warnings():  # a shipped file holds no optimizer state; a compiled model starts afresh
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return load_weights(model, path)
+    except (ValueError, OSError) as err:
+        raise WeightsError(
+            f"Could not load {str(path)!r} into {model.name!r}: {err}"
+            if str(path) not in str(err) else str(err)
+        ) from err
+
+
+def run_weights(run_dir):
+    """The weights a run directory stands for: its best run's weights at the protocol's epoch.
+
+    A directory of several runs (``summary.json`` with ``best_run``) stands for
+    its best run; a run stands for its ``selected.weights.h5`` when it has one,
+    else for its model (``nnzoo.load``'s choice).
+    """
+    from nnzoo.export import run_dir_model  # noqa: PLC0415
+
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        try:
+            summary = json.loads(summary_path.read_text())
+            best = Path(summary["runs"][summary["best_run"]]["run_dir"]).name
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError) as err:
+            raise WeightsError(f"{summary_path} is not a summary nnzoo wrote ({err}); delete it and re-run "
+                               f"`nnzoo train` with the same --out to rewrite it.") from err
+        if best != run_dir.name and (run_dir / best).is_dir():
+            run_dir = run_dir / best
+    selected = run_dir / "selected.weights.h5"
+    if selected.is_file():
+        return selected
+    found = run_dir_model(run_dir)
+    if found is None:
+        raise WeightsError(f"The run directory {str(run_dir)!r} holds no weights yet (no selected.weights.h5, "
+                           f"model.keras or checkpoint). Train it first: nnzoo train NAME --out {run_dir}")
+    return found
+
+
+def _load_members(model, members, run_dir):
+    """An ensemble's run directory: each member's final model (what its vote was measured on)."""
+    import keras  # noqa: PLC0415
+
+    from nnzoo.export import run_dir_model  # noqa: PLC0415
+
+    for index, member in enumerate(members, start=1):
+        found = run_dir_model(run_dir / f"member-{index}")
+        if found is None:
+            raise WeightsError(f"{run_dir / f'member-{index}'} holds no trained model yet. Finish the ensemble's "
+                               f"training first: nnzoo train {model.name} --out {run_dir}")
+        trained = keras.models.load_model(found, compile=False).get_weights()
+        if [w.shape for w in trained] != [tuple(w.shape) for w in member.weights]:
+            raise WeightsError(f"The weights in {str(found)!r} do not fit {model.name!r}'s {member.name}.")
+        member.set_weights(trained)
+    return model

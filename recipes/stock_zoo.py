@@ -1,0 +1,90 @@
+"""Train every network's weights by its book recipe: the campaign behind ``weights="mnist"``.
+
+Each network's weights come from the book experiment whose recipe is the network's card recipe
+(``nnzoo.experiments.for_weights``), trained with the book's number of runs into
+``OUT/ID`` (the committed records live in ``docs/runs/cpu``). Finished experiments are skipped;
+an interrupted one resumes after its last completed epoch. ``--publish`` then writes the
+protocol's pick of each finished experiment to ``savedmodels/NAME.weights.h5``, measures it on
+the 10,000 test images and records it in ``nnzoo/pretrained.json`` (``nnzoo.card(NAME).weights``).
+
+    python recipes/stock_zoo.py [NAME ...] [--out docs/runs/cpu] [--list | --publish]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import nnzoo
+from nnzoo import experiments, pretrained, registry, training
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", help="networks to train (default: every one with a source experiment)")
+    parser.add_argument("--out", default="docs/runs/cpu", help="parent of the experiment run directories")
+    parser.add_argument("--list", action="store_true", help="print the plan and exit")
+    parser.add_argument("--publish", action="store_true",
+                        help="ship the weights of the finished experiments instead of training")
+    args = parser.parse_args(argv)
+    names = args.names or [name for name in registry.list_models() if name != "deep_fc_ciresan"]
+    for name in names:
+        experiment = experiments.for_weights(name)
+        record_path = Path(args.out) / experiment.id / "experiment.json"
+        done = record_path.exists() and _complete(json.loads(record_path.read_text()), experiment, Path(args.out))
+        print(f"{name}: {experiment.id} x{experiment.runs}{' (done)' if done else ''}", flush=True)
+        if args.publish and done:
+            publish(name, experiment, Path(args.out) / experiment.id)
+        if done or args.list or args.publish:
+            continue
+        experiments.run(experiment.id, out=Path(args.out) / experiment.id,
+                        command=f"python recipes/stock_zoo.py {name} --out {args.out}")
+    return 0
+
+
+def _complete(record, experiment, out):
+    """A record of the full recipe whose runs left their selected weights beside it."""
+    if record.get("reduced_budget") or not record.get("measured"):
+        return False
+    run_dir = out / experiment.id
+    return any(run_dir.rglob("selected.weights.h5"))
+
+
+def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
+    """Write the protocol's pick of a finished experiment to the shelf and record what it scores."""
+    record = json.loads((run_dir / "experiment.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    best = summary["runs"][summary["best_run"]]
+    ensemble = "member" in registry.card(name).architecture
+    model = registry.build(name, compile=False, weights=str(run_dir))
+    file = shelf / f"{name}.weights.h5"
+    model.save_weights(file)
+    shipped = registry.build(name, compile=False, weights=str(file))  # measure what ships, read back
+    test = training.load_data("mnist").test
+    probabilities = shipped.predict(test.x, batch_size=1000, verbose=0)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == test.y))
+    history = json.loads((Path(best["run_dir"]) / "history.json").read_text())
+    if ensemble:
+        selected_by = {"split": "test", "accuracy": summary["reported"]}
+    else:
+        split = record["measured"]["split"]
+        selected_by = {"split": split, "accuracy": history[best["best_epoch"]][f"{split}_accuracy"]}
+    row = pretrained.Weights(
+        name=name, file=file.name, sha256=pretrained.sha256(file), size=file.stat().st_size,
+        test_accuracy=accuracy, experiment=experiment.id, protocol=record["protocol"], selected_by=selected_by,
+        run=summary["best_run"] + 1, runs=len(summary["runs"]), seed=best["seed"],
+        epoch=len(history) if ensemble else best["best_epoch"] + 1, epochs=len(history),
+        recipe={k: v for k, v in summary["recipe"].items()}, hardware=record["hardware"],
+        wall_time_s=record["wall_time_s"], date=record["date"], command=record["command"],
+    )
+    rows = {r["name"]: r for r in json.loads(pretrained.TABLE.read_text())} if pretrained.TABLE.exists() else {}
+    rows[name] = row.to_dict()
+    pretrained.TABLE.write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1) + "\n")
+    expected = summary["test_accuracy"] if ensemble else history[best["best_epoch"]]["test_accuracy"]
+    print(f"  shipped {file} ({row.size:,} bytes): test {accuracy:.2%} (the run measured {expected:.2%})", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

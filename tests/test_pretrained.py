@@ -1,0 +1,149 @@
+"""Shipped weights: every file scores its record, is found the documented ways, and is checked."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import nnzoo
+from nnzoo import pretrained
+
+SHIPPED = pretrained.names()
+
+
+def test_the_shelf_and_the_table_agree():
+    assert SHIPPED, "nnzoo/pretrained.json should list at least one network"
+    assert nnzoo.list_models(pretrained=True) == SHIPPED
+    assert set(SHIPPED) <= set(nnzoo.list_models())
+    on_disk = {p.name for p in pretrained.CHECKOUT_DIR.glob("*.weights.h5")}
+    assert on_disk == {pretrained.get(name).file for name in SHIPPED}, "a file without a record, or the reverse"
+    for name in SHIPPED:
+        record = nnzoo.card(name).weights
+        assert record.name == name and record.file == f"{name}.weights.h5"
+        assert pretrained.sha256(pretrained.CHECKOUT_DIR / record.file) == record.sha256
+        assert 0.0 < record.test_accuracy <= 1.0 and 0.0 < record.selected_by["accuracy"] <= 1.0
+        assert 1 <= record.run <= record.runs and 1 <= record.epoch <= record.epochs
+        assert record.command and record.hardware and record.protocol
+    assert nnzoo.card("deep_fc_ciresan").weights is None or "deep_fc_ciresan" in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_weights_score_their_records_test_accuracy(name, mnist_split):
+    model = nnzoo.build(name, weights="mnist", compile=False)
+    probabilities = model.predict(mnist_split.test.x, batch_size=1000, verbose=0)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == mnist_split.test.y))
+    assert len(mnist_split.test.y) == 10_000
+    assert accuracy == pytest.approx(nnzoo.card(name).weights.test_accuracy, abs=2e-4)  # two images of float noise
+
+
+def test_card_json_carries_the_weights_record():
+    name = SHIPPED[0]
+    as_dict = nnzoo.card(name).to_dict()
+    assert as_dict["weights"]["sha256"] == pretrained.get(name).sha256
+    json.dumps(as_dict, default=list)
+
+
+def test_training_overrides_are_allowed_with_shipped_weights():
+    name = SHIPPED[0]
+    reference = nnzoo.build(name, weights="mnist", compile=False)
+    tuned = nnzoo.build(name, weights="mnist", eta=0.01, lmbda=1.0)
+    for a, b in zip(reference.get_weights(), tuned.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert float(tuned.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+
+
+def test_architecture_overrides_are_refused_with_shipped_weights():
+    name = SHIPPED[0]
+    with pytest.raises(ValueError, match=r"change its architecture: hidden=\(7,\)"):
+        nnzoo.build(name, weights="mnist", hidden=(7,))
+
+
+@pytest.mark.parametrize("weights, message", [
+    ("imagenet", r"Received: weights='imagenet'.*list_models\(pretrained=True\)"),
+    (3, r"weights must be None, 'mnist' or a path. Received: weights=3"),
+])
+def test_unknown_weights_are_refused(weights, message):
+    with pytest.raises(ValueError, match=message):
+        nnzoo.build("network2", weights=weights)
+
+
+def test_a_network_without_shipped_weights_says_how_to_get_them():
+    with pytest.raises(ValueError, match=r"'deep_fc_ciresan' has no shipped weights yet.*nnzoo train deep_fc_ciresan"):
+        nnzoo.build("deep_fc_ciresan", weights="mnist")
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path):
+    file = tmp_path / "other.weights.h5"
+    nnzoo.build("network2_100", compile=False, seed=0).save_weights(file)
+    with pytest.raises(ValueError, match=r"other\.weights\.h5.*do not fit model 'network2'"):
+        nnzoo.build("network2", weights=str(file))
+
+
+def _shelf_copy(tmp_path, name):
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    shutil.copy(pretrained.CHECKOUT_DIR / pretrained.get(name).file, shelf)
+    return shelf
+
+
+def test_weights_dir_comes_first_and_a_tampered_file_is_named(tmp_path, monkeypatch):
+    name = SHIPPED[0]
+    shelf = _shelf_copy(tmp_path, name)
+    monkeypatch.setenv("NNZOO_WEIGHTS_DIR", str(shelf))
+    assert pretrained.file_path(pretrained.get(name)) == shelf / pretrained.get(name).file
+    file = shelf / pretrained.get(name).file
+    content = bytearray(file.read_bytes())
+    content[-100] ^= 0xFF
+    file.write_bytes(bytes(content))
+    with pytest.raises(pretrained.WeightsError, match=rf"{file}.*corrupt or was modified"):
+        nnzoo.build(name, weights="mnist")
+
+
+def test_download_into_the_keras_cache_verifies_the_hash(tmp_path, monkeypatch):
+    """The pip-installed path: no local copy, a URL (file:// here, offline) and the SHA-256 on the record."""
+    name = SHIPPED[0]
+    record = pretrained.get(name)
+    remote = _shelf_copy(tmp_path, name)
+    monkeypatch.delenv("NNZOO_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(pretrained, "CHECKOUT_DIR", tmp_path / "no-checkout")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("NNZOO_WEIGHTS_URL", remote.as_uri() + "/")
+    path = pretrained.file_path(record)
+    assert path.parent == tmp_path / "keras-home" / "models"
+    model = nnzoo.build(name, weights="mnist", compile=False)
+    reference = nnzoo.build(name, weights=str(remote / record.file), compile=False)
+    for a, b in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    path.unlink()
+    (remote / record.file).write_bytes(b"not the weights")
+    with pytest.raises(pretrained.WeightsError, match=rf"Could not get the weights of '{name}'.*{record.file}"):
+        pretrained.file_path(record)
+
+
+def test_a_run_directory_stands_for_its_best_runs_selected_weights(tmp_path):
+    run_dir = tmp_path / "run"
+    for index, seed in ((1, 0), (2, 1)):
+        (run_dir / f"run-{index}").mkdir(parents=True)
+        nnzoo.build("network2", compile=False, seed=seed).save_weights(run_dir / f"run-{index}" / "selected.weights.h5")
+    (run_dir / "summary.json").write_text(json.dumps(
+        {"best_run": 1, "runs": [{"run_dir": str(run_dir / "run-1")}, {"run_dir": str(run_dir / "run-2")}]}))
+    loaded = nnzoo.build("network2", weights=str(run_dir), compile=False)
+    expected = nnzoo.build("network2", compile=False, seed=1)
+    for a, b in zip(loaded.get_weights(), expected.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_ensemble_run_directory_loads_every_members_final_model(tmp_path):
+    run_dir = tmp_path / "ensemble"
+    members = []
+    for index in range(1, 6):
+        member = nnzoo.build("conv2_dropout", seed=100 + index)
+        (run_dir / f"member-{index}").mkdir(parents=True)
+        member.save(run_dir / f"member-{index}" / "model.keras")
+        members.append(member)
+    ensemble = nnzoo.build("conv2_dropout_ensemble", weights=str(run_dir), compile=False)
+    for index, member in enumerate(members, start=1):
+        for a, b in zip(ensemble.get_layer(f"member_{index}").get_weights(), member.get_weights()):
+            np.testing.assert_array_equal(a, b)
