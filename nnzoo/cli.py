@@ -1,18 +1,23 @@
 """The ``nnzoo`` command line: ``nnzoo list [PATTERN]``, ``nnzoo info NAME``."""
 
 import argparse
+import ast
 import json
 import sys
+from pathlib import Path
 
 
 def _list(args):
     from nnzoo import registry
 
-    for name in registry.list_models(args.pattern or "*"):
+    names = registry.list_models(args.pattern or "*", pretrained=args.pretrained)
+    print(f"{'name':<24} {'ch':<3} {'params':>10}  {'book':<18} {'weights=mnist':<13}  summary")
+    for name in names:
         model_card = registry.card(name)
-        result = model_card.book_result
+        result, weights = model_card.book_result, model_card.weights
         reported = f"{result.accuracy:.2f}% {result.split}" if result else "-"
-        print(f"{name:<24} ch{model_card.chapter}  {model_card.params:>10,} params  book: {reported:<16} "
+        shipped = f"{100 * weights.test_accuracy:.2f}% test" if weights else "-"
+        print(f"{name:<24} {model_card.chapter:<3} {model_card.params:>10,}  {reported:<18} {shipped:<13}  "
               f"{model_card.summary}")
     return 0
 
@@ -29,26 +34,54 @@ def _info(args):
     return 0
 
 
+# Options of their own, not model overrides: ``--set seed=5`` is answered with ``--seed 5``.
+_OWN_OPTIONS = ("seed", "epochs", "runs", "data", "out")
+
+
 def _parse_value(text):
-    """``--set`` values: JSON where it parses (numbers, lists, true), else the string."""
+    """``--set`` values: JSON or a Python literal where one parses (``[100]``, ``(100,)``, ``true``,
+    ``True``), else the string. Literals only: nothing is evaluated."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        return text
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return text
     return tuple(value) if isinstance(value, list) else value
 
 
-def _train(args):
-    from nnzoo import data, training
-
+def _overrides(items):
     overrides = {}
-    for item in args.set or []:
+    for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            print(f"nnzoo: --set expects key=value, e.g. --set eta=0.1. Received: {item!r}", file=sys.stderr)
-            return 2
+            raise ValueError(f"--set expects key=value, e.g. --set eta=0.1. Received: {item!r}")
+        if key in _OWN_OPTIONS:
+            raise ValueError(f"{key} is an option of its own, not a model override. Received: --set {item}. "
+                             f"Use --{key} {value} instead.")
         overrides[key] = _parse_value(value)
+    return overrides
+
+
+def _stopped_at(out):
+    """'after epoch N' for the runs under ``out`` (their completed epochs are kept)."""
+    from nnzoo import rundir  # noqa: PLC0415
+
+    done = []
+    for history in sorted(Path(out).glob(f"**/{rundir.HISTORY}")):
+        try:
+            done.append(len(rundir.read_json(history, "a run's history")))
+        except ValueError:
+            continue
+    return f"after epoch {min(done) - 1}" if done and min(done) else "before the first epoch ended"
+
+
+def _train(args):
+    from nnzoo import data, training  # noqa: PLC0415
+
     try:
+        overrides = _overrides(args.set)
         result = training.train(
             args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
             verbose=0 if args.quiet else 2 if args.verbose else 1, **overrides,
@@ -56,31 +89,80 @@ def _train(args):
     except (ValueError, training.TrainingError, data.DataError) as err:
         print(f"nnzoo: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # an unwritable --out, a full disk, ...
+        print(f"nnzoo: {err.strerror or err}: {err.filename or ''} ({type(err).__name__})".replace(":  (", " ("),
+              file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        out = args.out or training.default_out(args.name, args.seed)
+        print(f"\nnnzoo: stopped {_stopped_at(out)}; the completed epochs are kept in {out}. "
+              f"Re-run the same command to resume.", file=sys.stderr)
+        return 130
     if args.quiet:
         print(f"{result.name}: {100 * result.reported:.2f}% ({result.protocol}); run dir {result.run_dir}")
     return 0
 
 
 def _export(args):
-    from pathlib import Path
-
-    import nnzoo
-    from nnzoo import registry
-    from nnzoo.export import load_weights
+    import nnzoo  # noqa: PLC0415
+    from nnzoo import registry, rundir  # noqa: PLC0415
 
     try:
         registry.card(args.name)
-        if not Path(args.weights).exists():
-            raise FileNotFoundError(f"--weights {args.weights}: no such file or directory. Expected a .keras file, "
-                                    f"a .weights.h5 file or a run directory containing model.keras.")
-        metadata = json.loads(Path(args.metadata).read_text()) if args.metadata else None
-        model = load_weights(nnzoo.build(args.name, compile=False), args.weights)
-        version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name, metadata=metadata)
+        metadata = dict(rundir.read_json(args.metadata, "--metadata")) if args.metadata else {}
+        model, measured = _trained_model(args.name, args.weights)
+        version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name,
+                                   metadata={**measured, **metadata})
     except (ValueError, OSError) as err:
         print(f"nnzoo export: {err}", file=sys.stderr)
         return 2
     print(version_dir)
     return 0
+
+
+def _trained_model(name, weights):
+    """The model ``--weights`` names, built as it was trained, and what is known of it for the card.
+
+    ``mnist``: the shipped weights and their record. A run directory: its own
+    recipe (architecture overrides included) and its selected weights' test
+    accuracy. A file: the card's recipe; the accuracy is unknown.
+    """
+    from nnzoo import options, pretrained, registry, rundir  # noqa: PLC0415
+
+    card = registry.card(name)
+    if weights == pretrained.TAG:
+        record = pretrained.source(card, weights, {}) and card.weights
+        model = registry.build(name, compile=False, weights=weights)
+        return model, {"recipe": dict(record.recipe), "test_accuracy": record.test_accuracy,
+                       "weights_sha256": record.sha256}
+    path = Path(weights)
+    if not path.exists():
+        raise FileNotFoundError(f"--weights {weights}: no such file or directory. Expected 'mnist', a .keras file, "
+                                f"a .weights.h5 file or a run directory of nnzoo train.")
+    if not path.is_dir():
+        return registry.build(name, compile=False, weights=str(path)), {}
+    ensemble = "member" in card.architecture
+    run = path / "member-1" if ensemble else pretrained.run_weights(path).parent
+    recipe = rundir.read_json(run / rundir.RECIPE, "a run's recipe") if (run / rundir.RECIPE).is_file() else None
+    if recipe is None:  # a directory with a model but no record of its training: the card's recipe
+        return registry.build(name, compile=False, weights=str(path)), {}
+    if recipe.get("name") != card.architecture.get("member", name):
+        raise ValueError(f"{path} holds a run of {recipe.get('name')!r}, not {name!r}. Export it under its own "
+                         f"name: nnzoo export {recipe.get('name')} --weights {path}")
+    overrides = {k: v for k, v in recipe.items()
+                 if k in options.BUILD_RECIPE_KEYS or (k in card.architecture and k != "member")}
+    if ensemble:
+        overrides["n_members"] = len([d for d in path.glob("member-*") if d.is_dir()])
+    model = registry.build(name, compile=False, weights=str(path),
+                           **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
+    measured = {"recipe": recipe}
+    result_file = path / rundir.SUMMARY if ensemble else run / "result.json"
+    if result_file.is_file() and not recipe.get("n_test"):  # a score on all 10,000 test images
+        result = rundir.read_json(result_file, "a run's result")
+        selected = ensemble or pretrained.run_weights(path).name == rundir.SELECTED_WEIGHTS
+        if selected:
+            measured["test_accuracy"] = result["test_accuracy"]
+    return model, measured
 
 
 def _plot(args):
@@ -113,13 +195,24 @@ def _plot(args):
     return 0
 
 
+def _version():
+    from importlib import metadata  # noqa: PLC0415  (no TensorFlow import for --version)
+
+    try:
+        return metadata.version("nnzoo")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def make_parser():
     parser = argparse.ArgumentParser(
         prog="nnzoo", description="The networks of Nielsen's Neural Networks and Deep Learning, in Keras 3."
     )
+    parser.add_argument("--version", action="version", version=f"nnzoo {_version()}")
     verbs = parser.add_subparsers(dest="verb", required=True)
     list_parser = verbs.add_parser("list", help="list the registered networks")
     list_parser.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'conv2_*'")
+    list_parser.add_argument("--pretrained", action="store_true", help="only networks with shipped weights")
     list_parser.set_defaults(run=_list)
     info_parser = verbs.add_parser("info", help="show a network's model card as JSON")
     info_parser.add_argument("name")
@@ -129,7 +222,8 @@ def make_parser():
     )
     export_parser.add_argument("name", help="registry name of the network, e.g. conv2_dropout")
     export_parser.add_argument("--weights", required=True,
-                               help="a .keras file, a .weights.h5 file, or a run directory with model.keras")
+                               help="mnist (the shipped weights), a .keras file, a .weights.h5 file, or a run "
+                                    "directory of nnzoo train (built with the run's own recipe)")
     export_parser.add_argument("--out", help="base directory of the versions (default: savedmodels/NAME)")
     export_parser.add_argument("--metadata", help="JSON file for the model card, e.g. {\"test_accuracy\": 0.99}")
     export_parser.set_defaults(run=_export)

@@ -163,6 +163,8 @@ def _find_idx(directory: Path, name: str) -> Path | None:
 
 
 def _load_from_dir(directory: Path):
+    if directory.is_file():
+        raise DataError(f"data directory {directory} is a file, not a directory; {_HOW_TO_FIX}")
     if not directory.is_dir():
         raise DataError(f"data directory {directory} does not exist; {_HOW_TO_FIX}")
     _verify_checksums(directory)

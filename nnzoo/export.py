@@ -39,14 +39,18 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
+import types
 from collections.abc import Mapping
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from nnzoo import rundir
 from nnzoo.pretrained import sha256
+from nnzoo.rundir import load_model_file, run_dir_model
 
 __all__ = ["export", "load", "load_weights", "CARD_FILE", "SIGNATURE_NAME"]
 
@@ -123,7 +127,9 @@ def export(model, path, *, card=None, metadata=None):
     _check_traced_outputs(model, serve)
 
     base.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=base))  # same filesystem: the rename is atomic
+    _remove_abandoned_exports(base)
+    # Same filesystem: the rename is atomic. The pid in the name tells a killed export's leftovers.
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=base))
     try:
         # The payload is a fresh subdirectory (mkdtemp's is mode 0700, too strict for a server user).
         payload = tmp / "version"
@@ -141,10 +147,19 @@ def _serving_function(model, tf):
         # A wrong shape must fail here, as an InvalidArgumentError: passed on to
         # the oneDNN convolution it aborts the whole process instead.
         image = tf.ensure_shape(image, _IMAGE_SHAPE)
-        probabilities = tf.cast(model(image, training=False), tf.float32)
+        batch = tf.shape(image)[0]
+        # One blank image more, sliced off again: an empty batch gives empty outputs
+        # (oneDNN's convolution refuses a batch of 0), without control flow a converter must support.
+        padded = tf.concat([image, tf.zeros([1, 28, 28, 1], image.dtype)], axis=0)
+        probabilities = tf.cast(model(padded, training=False), tf.float32)[:batch]
+        # An image outside the contract (a pixel < 0, > 1 or NaN, e.g. raw 0-255 pixels) gets
+        # digit -1 and NaN probabilities: impossible to miss, and made of ops every converter has.
+        in_range = tf.logical_and(image >= 0.0, image <= 1.0)
+        bad = tf.reduce_sum(tf.cast(tf.logical_not(in_range), tf.float32), axis=[1, 2, 3]) > 0.0
+        digit = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         return {
-            "probabilities": probabilities,
-            "digit": tf.argmax(probabilities, axis=-1, output_type=tf.int64),
+            "probabilities": tf.where(bad[:, None], tf.fill(tf.shape(probabilities), float("nan")), probabilities),
+            "digit": tf.where(bad, tf.constant(-1, tf.int64), digit),
         }
 
     return serve
@@ -164,6 +179,24 @@ def _check_traced_outputs(model, serve):
             f"Model {model.name!r} must output (batch, {_NUM_CLASSES}) scores to be served. "
             f"Received: output shape {shape}."
         )
+
+
+def _remove_abandoned_exports(base):
+    """Delete the temporary directories of exports whose process is gone (killed mid-write)."""
+    for entry in base.glob(f"{_TMP_PREFIX}*"):
+        pid = entry.name[len(_TMP_PREFIX):].split("-")[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _publish(payload, base):
@@ -221,6 +254,11 @@ def _card_fields(model, card, metadata):
             test_accuracy = float(str(test_accuracy) if isinstance(test_accuracy, np.floating) else test_accuracy)
         except (TypeError, ValueError):
             raise ValueError(f"metadata['test_accuracy'] must be a number. Received: {test_accuracy!r}.") from None
+        if not 0.0 <= test_accuracy <= 1.0:
+            raise ValueError(
+                f"metadata['test_accuracy'] must be a fraction in [0, 1]. Received: {test_accuracy!r}. "
+                f"For a percentage, divide by 100 (e.g. 0.995 for 99.5%)."
+            )
 
     fields = {
         "card_format": CARD_FORMAT,
@@ -271,15 +309,7 @@ def _is_saved_model(directory):
 # ----------------------------------------------------------------------------- load
 
 
-_RUN_DIR_FILES = ("model.keras", "checkpoint-EPOCH.keras")
-
-
-def run_dir_model(directory):
-    """A run directory's final ``model.keras``, else its latest ``checkpoint-EPOCH.keras``."""
-    if (directory / "model.keras").is_file():
-        return directory / "model.keras"
-    checkpoints = [p for p in directory.glob("checkpoint-*.keras") if p.stem.split("-")[-1].isdigit()]
-    return max(checkpoints, key=lambda p: int(p.stem.split("-")[-1]), default=None)
+_RUN_DIR_FILES = rundir.MODEL_FILES
 
 
 def load(path, *, compile=True):
@@ -310,6 +340,8 @@ def load(path, *, compile=True):
 
     or with ``tf.saved_model.load(path).signatures["serving_default"](image=images)``.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"nnzoo.load expects a path. Received: {path!r} (of type {type(path).__name__}).")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -322,7 +354,7 @@ def load(path, *, compile=True):
             raise ValueError(_tfsm_hint(path, saved_model))
         found = run_dir_model(path)
         if found is not None:
-            return keras.models.load_model(found, compile=compile)
+            return load_model_file(found, compile=compile)
         raise ValueError(
             f"The directory {str(path)!r} holds neither {' nor '.join(_RUN_DIR_FILES)}. Expected a .keras "
             f"file or a run directory."
@@ -336,7 +368,7 @@ def load(path, *, compile=True):
         )
     if path.suffix != ".keras":
         raise ValueError(f"Expected a .keras file or a run directory. Received: {str(path)!r}.")
-    return keras.models.load_model(path, compile=compile)
+    return load_model_file(path, compile=compile)
 
 
 def _saved_model_in(directory):
@@ -422,7 +454,14 @@ def _check_h5_layout(model, source):
 
     def layout(file):
         arrays = {}
-        with h5py.File(file, "r") as handle:
+        try:
+            handle = h5py.File(file, "r")
+        except OSError as err:
+            raise ValueError(
+                f"{str(file)!r} is not a readable .weights.h5 file (truncated, corrupt or not HDF5: {err}). "
+                f"Save the weights again with model.save_weights(...)."
+            ) from None
+        with handle:
             handle.visititems(
                 lambda name, item: arrays.__setitem__(name, item.shape)
                 if isinstance(item, h5py.Dataset) and not name.startswith("optimizer/") else None
@@ -444,3 +483,13 @@ def _check_h5_layout(model, source):
             if items
         )
         raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r} ({detail}).")
+
+
+class _CallableModule(types.ModuleType):
+    """``nnzoo.export`` is this module, and calling it is ``export(...)``: both spellings keep working."""
+
+    def __call__(self, model, path, *, card=None, metadata=None):
+        return export(model, path, card=card, metadata=metadata)
+
+
+sys.modules[__name__].__class__ = _CallableModule

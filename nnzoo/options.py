@@ -16,8 +16,13 @@ TRAINING_ONLY_KEYS = ("epochs", "data", "runs", "protocol", "shuffle", "eta_fina
 EXTRA_KEYS = ("seed", "compile")
 
 
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
 def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number that stays finite in float32 (the models' dtype)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= _FLOAT32_MAX)
 
 
 def _is_int(value):
@@ -51,7 +56,7 @@ def _check_conv(value, name):
 def _check_eta(value, name):
     if not _is_number(value) or value <= 0:
         raise ValueError(
-            f"eta (the SGD learning rate) must be a finite number > 0. Received: eta={value!r} "
+            f"eta (the SGD learning rate) must be a number > 0, finite in float32. Received: eta={value!r} "
             f"for {name!r}. The book uses values from 0.001 to 100; e.g. eta=0.1."
         )
     return float(value)
@@ -129,9 +134,13 @@ CHECKS = {
 }
 
 
-def resolve(model_card, overrides):
-    """Merge a card's defaults with validated overrides into one flat dict."""
-    allowed = (*model_card.architecture, *BUILD_RECIPE_KEYS, *EXTRA_KEYS)
+def resolve(model_card, overrides, extra_keys=EXTRA_KEYS):
+    """Merge a card's defaults with validated overrides into one flat dict.
+
+    ``extra_keys``: the non-recipe keys the caller takes (``build``: seed and
+    compile; ``train`` takes seed as an argument of its own).
+    """
+    allowed = (*model_card.architecture, *BUILD_RECIPE_KEYS, *extra_keys)
     for key in overrides:
         if key in TRAINING_ONLY_KEYS:
             raise ValueError(

@@ -32,12 +32,13 @@ Example:
 >>> fig = plots.overfitting("runs/experiments/C3-07", out="overfitting.png")  # doctest: +SKIP
 """
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from nnzoo.rundir import read_json
 
 __all__ = [
     "load_history",
@@ -81,6 +82,14 @@ def _save(fig, out):
     return fig
 
 
+def _read_history(path):
+    history = read_json(path, "a run's history")
+    if not isinstance(history, list) or not all(isinstance(entry, Mapping) for entry in history):
+        raise ValueError(f"{str(path)!r} is not a run history: expected a list of per-epoch objects, as nnzoo.train "
+                         f"writes, received a JSON {type(history).__name__}.")
+    return history
+
+
 def _history_source(run):
     """(history list, a short name) of one run."""
     if isinstance(run, Sequence) and not isinstance(run, (str, bytes)):
@@ -90,22 +99,22 @@ def _history_source(run):
         return history, "history"
     path = Path(run)
     if path.is_file():
-        return json.loads(path.read_text()), path.parent.name or str(path)
+        return _read_history(path), path.parent.name or str(path)
     if not path.is_dir():
         raise FileNotFoundError(
             f"No such run: {str(path)!r}. Expected a run directory holding history.json "
             f"(written by nnzoo.train / nnzoo train) or a history.json file."
         )
     if (path / "history.json").is_file():
-        return json.loads((path / "history.json").read_text()), path.name
+        return _read_history(path / "history.json"), path.name
     runs = sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith("run-"))
     members = sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith("member-"))
     summary = path / "summary.json"
     if runs and summary.is_file():
-        best = json.loads(summary.read_text()).get("best_run", 0)
+        best = read_json(summary, "a runs summary").get("best_run", 0)
         chosen = path / f"run-{best + 1}" / "history.json"
         if chosen.is_file():
-            return json.loads(chosen.read_text()), path.name
+            return _read_history(chosen), path.name
     if runs:
         raise ValueError(
             f"{path} holds runs ({', '.join(runs)}) and no summary.json naming the best; "

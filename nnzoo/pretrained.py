@@ -32,6 +32,8 @@ import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
+from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
+
 __all__ = ["Weights", "BASE_URL", "TAG", "get", "names", "file_path", "sha256", "WeightsError"]
 
 #: The one weights tag: trained on MNIST by the book's recipe.
@@ -245,8 +247,6 @@ def run_weights(run_dir):
     its best run; a run stands for its ``selected.weights.h5`` when it has one,
     else for its model (``nnzoo.load``'s choice).
     """
-    from nnzoo.export import run_dir_model  # noqa: PLC0415
-
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if summary_path.is_file():
@@ -258,7 +258,7 @@ def run_weights(run_dir):
                                f"`nnzoo train` with the same --out to rewrite it.") from err
         if best != run_dir.name and (run_dir / best).is_dir():
             run_dir = run_dir / best
-    selected = run_dir / "selected.weights.h5"
+    selected = run_dir / SELECTED_WEIGHTS
     if selected.is_file():
         return selected
     found = run_dir_model(run_dir)
@@ -270,16 +270,12 @@ def run_weights(run_dir):
 
 def _load_members(model, members, run_dir):
     """An ensemble's run directory: each member's final model (what its vote was measured on)."""
-    import keras  # noqa: PLC0415
-
-    from nnzoo.export import run_dir_model  # noqa: PLC0415
-
     for index, member in enumerate(members, start=1):
         found = run_dir_model(run_dir / f"member-{index}")
         if found is None:
             raise WeightsError(f"{run_dir / f'member-{index}'} holds no trained model yet. Finish the ensemble's "
                                f"training first: nnzoo train {model.name} --out {run_dir}")
-        trained = keras.models.load_model(found, compile=False).get_weights()
+        trained = load_model_file(found, compile=False).get_weights()
         if [w.shape for w in trained] != [tuple(w.shape) for w in member.weights]:
             raise WeightsError(f"The weights in {str(found)!r} do not fit {model.name!r}'s {member.name}.")
         member.set_weights(trained)

@@ -32,15 +32,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import callbacks, data, layers, options, registry
+from nnzoo import callbacks, data, layers, options, registry, rundir
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
+from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, read_json, write_json as _write_json
 from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "Diverged", "RunDirectoryError", "best_validation_test", "peak"]
 
 DEFAULT_RUNS_DIR = "runs"
-#: The weights at the epoch the protocol picks (what a shipped ``weights="mnist"`` file is).
-SELECTED_WEIGHTS = "selected.weights.h5"
 # Recipe entries that shape the training run, not the model.
 _TRAINING_KEYS = ("epochs", "data", "seed", "monitor", "eta_final", "n_validation", "n_test")
 
@@ -203,12 +202,6 @@ def _epoch_seed(seed, epoch):
     return int(np.random.SeedSequence([seed, 104729, epoch]).generate_state(1)[0] >> 1)
 
 
-def _write_json(path, value):
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, default=list))
-    os.replace(tmp, path)
-
-
 def _accuracy(model, dataset):
     predictions = model.predict(dataset.x, batch_size=1000, verbose=0)
     return float(np.mean(np.argmax(predictions, axis=1) == dataset.y))
@@ -242,9 +235,12 @@ class _Run:
         recipe_path = run_dir / "recipe.json"
         recipe = {"name": name, **config}
         self.history_path = run_dir / "history.json"
-        history = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
+        history = read_json(self.history_path, "a run's history") if self.history_path.exists() else []
+        if not isinstance(history, list):
+            raise RunDirectoryError(f"{self.history_path} is not a run history (a list of epochs). Delete the run "
+                                    f"directory {run_dir} to start over.")
         if recipe_path.exists() and history:  # a directory with no completed epoch takes a new recipe
-            previous = json.loads(recipe_path.read_text())
+            previous = read_json(recipe_path, "a run's recipe")
             wanted = json.loads(json.dumps(recipe, default=list))
             differ = sorted(k for k in set(previous) | set(wanted)
                             if k != "epochs" and previous.get(k) != wanted.get(k))
@@ -266,7 +262,13 @@ class _Run:
         checkpoint = run_dir / f"checkpoint-{start}.keras"
         self.seed = seed = config["seed"]
         if start and checkpoint.exists():
-            self.model = keras.models.load_model(checkpoint)
+            try:
+                self.model = load_model_file(checkpoint)
+            except ValueError as err:
+                raise RunDirectoryError(
+                    f"Cannot resume {run_dir}: the checkpoint of its last completed epoch is unreadable. {err} "
+                    f"(Deleting {checkpoint.name} trains this run again from epoch 0.)"
+                ) from None
             self.log(f"resuming {name} (seed {seed}) after epoch {start - 1} from {checkpoint}")
         else:
             if start:
@@ -450,6 +452,10 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     >>> nnzoo.train("C3-12")  # the book's 98% run: network2_100, η = 0.1, λ = 5, 60 epochs  # doctest: +SKIP
     """
     single_threaded_ops()  # a no-op once TensorFlow runs (or under JAX)
+    if "compile" in overrides or "seed" in overrides:
+        key = "compile" if "compile" in overrides else "seed"
+        raise ValueError(f"{key} is not a model override of train. Received: {key}={overrides[key]!r}. "
+                         + ("train compiles the model itself." if key == "compile" else "Pass seed= on its own."))
     from nnzoo import experiments
 
     if name in experiments.ids():
@@ -469,7 +475,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     if "eta_final" in schedule and not (isinstance(schedule["eta_final"], (int, float))
                                         and schedule["eta_final"] > 0):
         raise ValueError(f"eta_final must be a number > 0. Received: eta_final={schedule['eta_final']!r}.")
-    options.resolve(model_card, overrides)  # bad overrides fail before any data is read
+    options.resolve(model_card, overrides, extra_keys=())  # bad overrides fail before any data is read
     data_spec = data or model_card.recipe["data"]
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
     recipe = dict(model_card.recipe)
@@ -480,18 +486,55 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     # Part of the recipe, so that resuming with other evaluation sets is refused.
     recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
     protocol = Protocol.for_card(model_card)
-    out = Path(out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}")
+    out = Path(out or default_out(name, seed))
+    ensemble = "member" in model_card.architecture
+    _check_out(out, runs, ensemble)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    try:
+        with rundir.lock(out):
+            if ensemble:
+                return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce)
+            configs = [dict(recipe, seed=seed + index) for index in range(runs)]
+            run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
+            run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose)]
+            best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
+            return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
+                           run_results[best].test_accuracy, started, out, verbose and announce)
+    except rundir.InUse as err:
+        raise RunDirectoryError(str(err)) from None
 
-    if "member" in model_card.architecture:
-        return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce)
 
-    configs = [dict(recipe, seed=seed + index) for index in range(runs)]
-    run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
-    run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose)]
-    best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
-    return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
-                   run_results[best].test_accuracy, started, out, verbose and announce)
+def default_out(name, seed):
+    """The run directory ``train`` uses when ``out`` is not given."""
+    return Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}"
+
+
+def _check_out(out, runs, ensemble):
+    """Refuse a run directory that is not one, or that holds another layout of runs."""
+    if ensemble and runs != 1:
+        raise ValueError(f"An ensemble trains each of its members once; runs= does not apply. Received: runs={runs}. "
+                         f"Set the number of members with n_members= instead.")
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"{out} is a file, not a run directory. Choose a directory for out= (--out).")
+    if not out.exists():
+        return
+    if not rundir.is_run_dir(out):
+        held = sorted(entry.name for entry in out.iterdir())
+        raise RunDirectoryError(
+            f"{out} exists and is not an nnzoo run directory (it holds {', '.join(held[:5])}"
+            f"{' ...' if len(held) > 5 else ''}); training would write into it. Choose a new or empty directory "
+            f"for out= (--out)."
+        )
+    several = sorted(entry.name for entry in out.glob("run-*") if entry.is_dir())
+    if ensemble:
+        return
+    if runs == 1 and several:
+        raise RunDirectoryError(f"{out} holds {len(several)} runs ({', '.join(several)}). Received: runs=1. Pass "
+                                f"runs={len(several)} to resume them, or use another out= directory.")
+    if runs > 1 and (out / rundir.HISTORY).exists():
+        raise RunDirectoryError(f"{out} holds a single run. Received: runs={runs}. Use another out= directory for "
+                                f"{runs} runs (or runs=1 to resume this one).")
 
 
 def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce):

@@ -8,14 +8,24 @@ from nnzoo import cli
 
 def test_list_prints_every_model(capsys):
     assert cli.main(["list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split()[:5] == ["name", "ch", "params", "book", "weights=mnist"]
     assert [line.split()[0] for line in lines] == nnzoo.list_models()
     assert "1,672,570" in next(line for line in lines if line.startswith("conv2_dropout "))
 
 
 def test_list_filters(capsys):
     cli.main(["list", "deep_sigmoid_*"])
-    assert len(capsys.readouterr().out.splitlines()) == 4
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 4
+
+
+def test_list_shows_the_shipped_weights_accuracy(capsys):
+    assert cli.main(["list", "--pretrained"]) == 0
+    _, *lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == nnzoo.list_models(pretrained=True)
+    for line in lines:
+        record = nnzoo.card(line.split()[0]).weights
+        assert f"{100 * record.test_accuracy:.2f}% test" in line
 
 
 def test_info_prints_the_card_as_json(capsys):

@@ -390,3 +390,27 @@ def test_cli_export_errors(tmp_path, capsys):
     assert cli.main(["export", "shallow_sigmoidd", "--weights", str(tmp_path / "wide.keras")]) == 2
     assert "Did you mean: shallow_sigmoid" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_out_of_contract_images_are_impossible_to_miss(exported):
+    """#13.5: raw 0-255 pixels (a uint8 array the signature casts) and NaN images get digit -1, NaN scores."""
+    x = exported["x"]
+    raw = (x * 255).astype("uint8")
+    nan = x.copy()
+    nan[1:3] = np.nan
+    for name, version in exported["paths"].items():
+        serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+        outputs = serve(image=raw)
+        assert (outputs["digit"].numpy() == -1).all(), name
+        assert np.isnan(outputs["probabilities"].numpy()).all(), name
+        outputs = serve(image=tf.constant(nan))
+        np.testing.assert_array_equal(outputs["digit"].numpy()[1:3], [-1, -1])
+        assert (outputs["digit"].numpy()[[0, 3, 4, 5]] >= 0).all(), name
+        np.testing.assert_allclose(outputs["probabilities"].numpy()[0], exported["probabilities"][name][0], atol=1e-6)
+
+
+def test_an_empty_batch_gives_empty_outputs(exported):
+    """#13.10: a conv net and the ensemble served a batch of 0 images."""
+    for name, version in exported["paths"].items():
+        outputs = tf.saved_model.load(str(version)).signatures["serving_default"](image=tf.zeros([0, 28, 28, 1]))
+        assert outputs["probabilities"].shape == (0, 10) and outputs["digit"].shape == (0,), name

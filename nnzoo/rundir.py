@@ -1,0 +1,112 @@
+"""The run directory of ``nnzoo.train``: its files, and reading them safely.
+
+A run directory holds ``recipe.json`` (the resolved recipe), ``history.json``
+(one entry per completed epoch), ``log.txt``, ``checkpoint-EPOCH.keras`` (the
+last completed epoch, optimizer included), ``selected.weights.h5`` (the
+weights at the epoch the protocol picks so far), and at the end
+``model.keras`` and ``result.json``. Several runs live in ``run-1/`` ...
+(``member-1/`` ... for an ensemble's members) beside a ``summary.json``.
+JSON files are written atomically (a temporary file renamed into place).
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+from pathlib import Path
+
+__all__ = ["RECIPE", "HISTORY", "SUMMARY", "SELECTED_WEIGHTS", "MODEL_FILES", "write_json", "read_json",
+           "run_dir_model", "load_model_file", "is_run_dir", "lock", "InUse"]
+
+RECIPE = "recipe.json"
+HISTORY = "history.json"
+SUMMARY = "summary.json"
+#: The weights at the epoch the protocol picks (what a shipped ``weights="mnist"`` file is).
+SELECTED_WEIGHTS = "selected.weights.h5"
+MODEL_FILES = ("model.keras", "checkpoint-EPOCH.keras")
+_MARKERS = (RECIPE, HISTORY, SUMMARY, "run-1", "member-1", ".lock")
+
+
+def write_json(path, value):
+    """Write JSON atomically: a kill leaves the old file or the new one, never half of one."""
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, default=list))
+    os.replace(tmp, path)
+
+
+def is_run_dir(directory):
+    """Whether ``directory`` is empty or was made by ``nnzoo.train``."""
+    directory = Path(directory)
+    return directory.is_dir() and (not any(directory.iterdir()) or any((directory / m).exists() for m in _MARKERS))
+
+
+def run_dir_model(directory):
+    """A run directory's final ``model.keras``, else the checkpoint its ``history.json`` points to.
+
+    The history is written after its checkpoint, so ``checkpoint-{len(history)}.keras``
+    is complete even when a later checkpoint was cut short; without a history
+    the latest checkpoint is taken.
+    """
+    directory = Path(directory)
+    if (directory / "model.keras").is_file():
+        return directory / "model.keras"
+    history_path = directory / "history.json"
+    if history_path.is_file():
+        epochs = len(read_json(history_path, "a run's history"))
+        pointed = directory / f"checkpoint-{epochs}.keras"
+        return pointed if pointed.is_file() else None
+    checkpoints = [p for p in directory.glob("checkpoint-*.keras") if p.stem.split("-")[-1].isdigit()]
+    return max(checkpoints, key=lambda p: int(p.stem.split("-")[-1]), default=None)
+
+
+def read_json(path, what):
+    """Parse a JSON file nnzoo wrote; a broken one is a ValueError naming it and the fix."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{str(path)!r} ({what}) is not valid JSON: {err}. Restore it, or delete the run directory "
+            f"and train again."
+        ) from None
+
+
+def load_model_file(path, compile=True):
+    """``keras.models.load_model`` with an error that names a truncated or foreign file."""
+    import keras  # noqa: PLC0415  (the rest of this module is plain files)
+
+    try:
+        return keras.models.load_model(path, compile=compile)
+    except Exception as err:  # Keras reports a truncated zip as "File not found"
+        if not Path(path).is_file():
+            raise
+        raise ValueError(
+            f"{str(path)!r} is not a readable .keras model (truncated, corrupt or not a Keras archive: "
+            f"{type(err).__name__}: {str(err)[:200]}). Delete it; a run directory then falls back to its "
+            f"last good checkpoint or trains that epoch again."
+        ) from err
+
+
+class InUse(RuntimeError):
+    """Another process is training into the same run directory."""
+
+
+@contextlib.contextmanager
+def lock(directory):
+    """Hold ``directory/.lock`` for as long as a process trains into it (released when it exits, even killed)."""
+    path = Path(directory) / ".lock"
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            raise InUse(f"{directory} is in use by another nnzoo train (pid {owner}). Wait for it to finish, "
+                        f"or stop it; then re-run to resume.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
