@@ -23,14 +23,18 @@ def _list(args):
 
 
 def _info(args):
-    from nnzoo import registry
+    from nnzoo import experiments, registry  # noqa: PLC0415
 
     try:
-        model_card = registry.card(args.name)
+        if args.name in experiments.ids():  # a book experiment: its row, its recipe and its network's card
+            experiment = experiments.get(args.name)
+            info = {"experiment": experiments.describe(experiment), "card": registry.card(experiment.model).to_dict()}
+        else:
+            info = registry.card(args.name).to_dict()
     except ValueError as err:
         print(f"nnzoo: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(model_card.to_dict(), indent=2, default=list))
+    print(json.dumps(info, indent=2, default=list))
     return 0
 
 
@@ -214,8 +218,8 @@ def make_parser():
     list_parser.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'conv2_*'")
     list_parser.add_argument("--pretrained", action="store_true", help="only networks with shipped weights")
     list_parser.set_defaults(run=_list)
-    info_parser = verbs.add_parser("info", help="show a network's model card as JSON")
-    info_parser.add_argument("name")
+    info_parser = verbs.add_parser("info", help="show a network's model card, or a book experiment, as JSON")
+    info_parser.add_argument("name", help="a registry name (nnzoo list) or a book experiment id, e.g. C3-12")
     info_parser.set_defaults(run=_info)
     export_parser = verbs.add_parser(
         "export", help="export trained weights as a TensorFlow Serving SavedModel (OUT/VERSION/)"

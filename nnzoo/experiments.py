@@ -46,7 +46,7 @@ class BookNumber:
 
 @dataclasses.dataclass(frozen=True)
 class Experiment:
-    """One row of the book's experiments (``BOOK_CATALOG.md`` §1).
+    """One row of the book's experiments.
 
     Attributes:
         id: the catalog id, e.g. ``"C3-09"``.
@@ -110,30 +110,30 @@ EXPERIMENTS = (
     _canonical("shallow_sigmoid", "[784,30,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
     _canonical("shallow_sigmoid_100", "[784,100,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
     Experiment("C1-03", "η too small (0.001)", "shallow_sigmoid_100", {"eta": 0.001},
-               book=BookNumber(21.42, "test", "final", "F004:367-377"),
+               book=BookNumber(21.42, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 2142/10000 after epoch 29."),
     Experiment("C1-04", "η too large (100)", "shallow_sigmoid", {"eta": 100.0},
-               book=BookNumber(9.82, "test", "final", "F004:378-389"),
+               book=BookNumber(9.82, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 982/10000 after epoch 29."),
     Experiment("C3-05", "cross-entropy, 30 hidden, no regularization", "network2", {"lmbda": 0.0},
-               book=BookNumber(95.49, "test", "peak", "F000:1387-1400")),
+               book=BookNumber(95.49, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
     Experiment("C3-06", "cross-entropy, 100 hidden, no regularization", "network2",
-               {"lmbda": 0.0, "hidden": (100,)}, book=BookNumber(96.82, "test", "peak", "F000:1402")),
+               {"lmbda": 0.0, "hidden": (100,)}, book=BookNumber(96.82, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
     Experiment("C3-07", "overfitting: 1,000 training images, 400 epochs", "network2", {"lmbda": 0.0},
-               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "F000:1553-1602"),
+               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "Chapter 3, “Overfitting and regularization”"),
                monitor=True),
     Experiment("C3-08", "the same unregularized net again (train/test gap)", "network2", {"lmbda": 0.0},
-               book=BookNumber(95.33, "test", "peak", "F000:1628-1632"), monitor=True, seed_offset=1,
+               book=BookNumber(95.33, "test", "peak", "Chapter 3, “Overfitting and regularization”"), monitor=True, seed_offset=1,
                note="A second run of C3-05's recipe; the book quotes 95.33 here and 95.49 there."),
     Experiment("C3-09", "L2 λ = 0.1 on 1,000 images, 400 epochs", "network2", {"lmbda": 0.1},
-               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "F000:1689-1715"),
+               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "Chapter 3, “Regularization”"),
                monitor=True),
     dataclasses.replace(_canonical("network2", "L2 λ = 5.0 on 50,000 images"), monitor=True),
     Experiment("C3-11", "L2, 100 hidden (η = 0.5)", "network2", {"hidden": (100,)},
-               book=BookNumber(97.92, "validation", "peak", "F000:1737-1749")),
+               book=BookNumber(97.92, "validation", "peak", "Chapter 3, “Regularization”")),
     _canonical("network2_100", "L2, 100 hidden, η = 0.1, 60 epochs: the 98% run"),
     Experiment("C3-13", "5,000 training images (λ and epochs scaled)", "network2", {"lmbda": 0.5},
-               epochs=300, data="mnist[:5000]", book=BookNumber(93.24, "validation", "peak", "F000:1936"),
+               epochs=300, data="mnist[:5000]", book=BookNumber(93.24, "validation", "peak", "Chapter 3, “An aside on big data and what it means to compare classification accuracies”"),
                note="The book scales λ down and epochs up with the set size; which split it scored is "
                     "not stated (validation assumed)."),
     Experiment("C3-15-large", "old initialisation N(0,1), 30 hidden, η = 0.1", "network2",
@@ -142,8 +142,11 @@ EXPERIMENTS = (
     Experiment("C3-15-default", "new initialisation N(0,1/√n_in), 30 hidden, η = 0.1", "network2",
                {"init": "default", "eta": 0.1}, note="Book: almost 93% after the first epoch, "
                "'somewhat over 96 percent' at the end (validation)."),
-    *(Experiment(f"C3-22-eta{eta:g}", f"learning rate η = {eta:g} (training cost)", "network2", {"eta": eta},
-                 monitor=True, note="The book plots the training cost only (P25); no accuracy is reported.")
+    *(Experiment(f"C3-22-eta{eta:g}", f"learning rate η = {eta:g} (training cost)", "network2",
+                 {"eta": eta, "init": "default"}, monitor=True,
+                 note="The book plots the training cost only (P25); no accuracy is reported. Initialisation: "
+                      "network2's default N(0, 1/√n_in), since the book's figure script builds "
+                      "network2.Network([784, 30, 10]) and does not call large_weight_initializer().")
       for eta in (0.025, 0.25, 2.5)),
     *(Experiment(f"C3-16-{init}", f"{label} initialisation, 100 hidden, η = 0.1", "network2",
                  {"init": init, "eta": 0.1, "hidden": (100,)},
@@ -152,17 +155,17 @@ EXPERIMENTS = (
       for init, label in (("large", "old N(0,1)"), ("default", "new N(0,1/√n_in)"))),
     Experiment("C3-17", "bad hyper-parameters: η = 10, λ = 1000", "network2",
                {"init": "default", "eta": 10.0, "lmbda": 1000.0},
-               book=BookNumber(9.67, "validation", "final", "F000:2531-2566"),
+               book=BookNumber(9.67, "validation", "final", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
                note="The book prints 967/10000 after epoch 29: no better than chance."),
     Experiment("C3-18", "[784,10] on 1,000 images: η = 10, λ = 1000", "no_hidden_sigmoid",
                {"eta": 10.0, "lmbda": 1000.0}, n_validation=100,
-               book=BookNumber(10.0, "validation", "first", "F000:2576-2600")),
+               book=BookNumber(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-19", "[784,10]: λ rescaled to 20", "no_hidden_sigmoid", {"eta": 10.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(12.0, "validation", "first", "F000:2602-2623")),
+               n_validation=100, book=BookNumber(12.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-20", "[784,10]: η up to 100", "no_hidden_sigmoid", {"eta": 100.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(10.0, "validation", "first", "F000:2623-2647")),
+               n_validation=100, book=BookNumber(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-21", "[784,10]: η down to 1", "no_hidden_sigmoid", {"eta": 1.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(62.0, "validation", "first", "F000:2647-2670"),
+               n_validation=100, book=BookNumber(62.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
                note="Scored on the first 100 validation images, as the book does."),
     *(_canonical(f"deep_sigmoid_{k}", f"{k} hidden layer(s) of 30") for k in (1, 2, 3, 4)),
     _canonical("shallow_softmax", "fully-connected baseline, softmax + log-likelihood", runs=3,
@@ -174,7 +177,7 @@ EXPERIMENTS = (
                note="Book: tanh trains a little faster, final accuracy very similar to sigmoid."),
     _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", runs=3, note=_CH6_NOTE),
     Experiment("C6-07", "ReLU on the expanded data", "conv2_relu", data="expanded",
-               runs=3, book=BookNumber(99.37, "test", "peak", "F000:4275-4305"), note=_CH6_NOTE),
+               runs=3, book=BookNumber(99.37, "test", "peak", "Chapter 6, “Convolutional neural networks in practice”"), note=_CH6_NOTE),
     _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE, variant="fc300"),
     _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE, variant="fc1000"),
     _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", runs=3, note=_CH6_NOTE),
@@ -190,9 +193,9 @@ EXPERIMENTS = (
 
 #: Chapter 1's non-neural baselines (C1-05 ... C1-07): accuracy in percent on the test set.
 BASELINES = {
-    "C1-05": ("random guess", 10.0, "F004:463"),
-    "C1-06": ("average darkness", 22.25, "F004:464-465"),
-    "C1-07": ("SVM, scikit-learn defaults", 94.35, "F004:466-467"),
+    "C1-05": ("random guess", 10.0, "Chapter 1, “Implementing our network to classify digits”"),
+    "C1-06": ("average darkness", 22.25, "Chapter 1, “Implementing our network to classify digits”"),
+    "C1-07": ("SVM, scikit-learn defaults", 94.35, "Chapter 1, “Implementing our network to classify digits”"),
 }
 
 #: Chapter 5 (C5-05): ‖∂C/∂bˡ‖ of each hidden layer right after initialisation.
@@ -232,6 +235,14 @@ def for_weights(name):
         if experiment.model == name and experiment.recipe() == dict(card.recipe):
             return experiment
     raise ValueError(f"No book experiment trains {name!r} by its card's recipe.")
+
+
+def describe(experiment):
+    """A JSON-friendly dict of an experiment: its row, the recipe it trains and the book's number."""
+    out = dataclasses.asdict(experiment)
+    out.update(overrides=dict(experiment.overrides), recipe=experiment.recipe(), chapter=experiment.chapter,
+               book_url=registry.book_url(experiment.chapter))
+    return out
 
 
 def chapter(number):
@@ -370,6 +381,7 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         "title": experiment.title,
         "model": experiment.model,
         "overrides": dict(experiment.overrides),
+        "init": recipe["init"],
         "data": recipe["data"],
         "epochs": len(history),
         "runs": runs,

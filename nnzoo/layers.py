@@ -30,14 +30,27 @@ class PluralityVote(keras.layers.Layer):
     def call(self, member_outputs):
         # The vote is not trainable: members learn on their own costs.
         stacked = ops.stop_gradient(ops.stack(member_outputs, axis=0))
-        num_classes = stacked.shape[-1]
-        votes = ops.sum(ops.one_hot(ops.argmax(stacked, axis=-1), num_classes, dtype=stacked.dtype), axis=0)
+        votes = ops.sum(_first_max_one_hot(stacked), axis=0)
         mean_probability = ops.mean(stacked, axis=0)
         members = float(len(member_outputs))
         return (votes + 0.5 * mean_probability) / (members + 0.5)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
+
+
+def _first_max_one_hot(scores):
+    """``one_hot(argmax(scores))`` from comparisons and a matrix product only.
+
+    The same ties as ``argmax`` (the first maximum), without an ArgMax op: under
+    TensorFlow, ``ops.argmax`` on floats lowers to Bitcast and BitwiseAnd, which
+    TFLite's builtin ops, ONNX and TF.js cannot run.
+    """
+    num_classes = scores.shape[-1]
+    is_max = ops.cast(scores >= ops.max(scores, axis=-1, keepdims=True), scores.dtype)
+    # Running count of maxima along the classes (is_max @ upper-triangular ones): 1 at the first.
+    running = ops.matmul(is_max, ops.convert_to_tensor(np.triu(np.ones((num_classes, num_classes))), scores.dtype))
+    return is_max * ops.cast(ops.equal(running, 1.0), scores.dtype)
 
 
 def vote(member_outputs):

@@ -12,7 +12,7 @@ or a history itself (a list of per-epoch dicts). Accuracies are fractions in
 the histories and are drawn in percent, as the book draws them.
 
 ============================  =====================================================
-function                      the book's figures (``BOOK_CATALOG.md`` §4)
+function                      the book's figures (P8 ... P38)
 ============================  =====================================================
 ``accuracy_curves``           P23/P24 (old vs new init), P37 (tanh vs sigmoid),
                               P38 (the chapter 6 ladder)

@@ -9,7 +9,7 @@ Example:
 
 >>> import nnzoo
 >>> nnzoo.list_models("conv2_relu*")
-['conv2_relu', 'conv2_relu_2fc', 'conv2_relu_2fc1000', 'conv2_relu_2fc300', 'conv2_relu_fc1000', 'conv2_relu_fc300']
+['conv2_relu', 'conv2_relu_2fc', 'conv2_relu_2fc300', 'conv2_relu_2fc1000', 'conv2_relu_fc300', 'conv2_relu_fc1000']
 >>> nnzoo.card("conv2_dropout").params
 1672570
 >>> model = nnzoo.build("shallow_sigmoid", hidden=(100,), seed=0)
@@ -18,10 +18,22 @@ Example:
 import dataclasses
 import difflib
 import fnmatch
+import re
 import types
 from typing import Callable, Mapping, Optional
 
-__all__ = ["BookResult", "ModelCard", "register", "list_models", "card", "build"]
+__all__ = ["BookResult", "ModelCard", "register", "list_models", "card", "build", "book_url"]
+
+BOOK_URL = "http://neuralnetworksanddeeplearning.com/chap{chapter}.html"
+
+
+def book_url(chapter):
+    """The online book's page of a chapter.
+
+    >>> book_url(6)
+    'http://neuralnetworksanddeeplearning.com/chap6.html'
+    """
+    return BOOK_URL.format(chapter=chapter)
 
 
 def _frozen(mapping):
@@ -37,8 +49,9 @@ class BookResult:
         split: ``"test"`` or ``"validation"``: the data it was measured on.
         protocol: how the number was picked, e.g. ``"peak test epoch, best
             of 3 runs"`` or ``"test at best validation epoch, best of 3 runs"``.
-        experiment: the experiment id in ``BOOK_CATALOG.md`` (e.g. ``"C6-11"``).
-        source: where in the book text the number is stated.
+        experiment: the experiment id (``nnzoo.experiments``, e.g. ``"C6-11"``).
+        source: the chapter and section of the book that states the number
+            (``book_url(chapter)`` is the chapter online).
     """
 
     accuracy: float
@@ -98,6 +111,7 @@ class ModelCard:
         out["recipe"] = dict(self.recipe)
         out["book_result"] = dataclasses.asdict(self.book_result) if self.book_result else None
         out["weights"] = self.weights.to_dict() if self.weights else None
+        out["book_url"] = book_url(self.chapter)
         return out
 
 
@@ -127,13 +141,19 @@ def _patterns(value, argument):
     )
 
 
-def list_models(include="*", exclude=None, *, pretrained=False):
-    """Sorted names of the registered networks, filtered with fnmatch patterns.
+def _natural(name):
+    """Sort key that orders numbers by value: ``conv2_relu_2fc300`` before ``conv2_relu_2fc1000``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def list_models(include="*", exclude=None, *, pretrained=False, chapter=None):
+    """Names of the registered networks in natural order, filtered with fnmatch patterns.
 
     Args:
         include: a pattern or a list of patterns a name must match (any).
         exclude: a pattern or a list of patterns a name must not match.
         pretrained: only networks with shipped weights (``build(name, weights="mnist")``).
+        chapter: only the networks of this chapter (an int 1-6) or these chapters (a list).
 
     Example:
 
@@ -145,12 +165,20 @@ def list_models(include="*", exclude=None, *, pretrained=False):
     includes, excludes = _patterns(include, "include"), _patterns(exclude, "exclude")
     if not isinstance(pretrained, bool):
         raise ValueError(f"pretrained must be True or False. Received: pretrained={pretrained!r}.")
+    chapters = None if chapter is None else [chapter] if not isinstance(chapter, (list, tuple, set)) else list(chapter)
+    if chapters is not None and not all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 6
+                                        for c in chapters):
+        raise ValueError(f"chapter must be a chapter number 1-6 or a list of them. Received: chapter={chapter!r}.")
     return sorted(
-        name
-        for name in _REGISTRY
-        if any(fnmatch.fnmatchcase(name, p) for p in includes)
-        and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
-        and (not pretrained or _REGISTRY[name].weights is not None)
+        (
+            name
+            for name in _REGISTRY
+            if any(fnmatch.fnmatchcase(name, p) for p in includes)
+            and not any(fnmatch.fnmatchcase(name, p) for p in excludes)
+            and (chapters is None or _REGISTRY[name].chapter in chapters)
+            and (not pretrained or _REGISTRY[name].weights is not None)
+        ),
+        key=_natural,
     )
 
 

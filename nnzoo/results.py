@@ -47,6 +47,16 @@ def _gap(record):
     return f"{record['measured']['accuracy'] - record['book']['accuracy']:+.2f}"
 
 
+def _init(record):
+    """The initialisation the run used: its record's, else its experiment's recipe (records before it was kept)."""
+    if record.get("init"):
+        return record["init"]
+    try:
+        return experiments.get(record["id"]).recipe()["init"]
+    except ValueError:
+        return "–"
+
+
 def render(records):
     """A Markdown table (book order) and the notes beneath it."""
     order = [e.id for e in experiments.EXPERIMENTS]
@@ -54,14 +64,14 @@ def render(records):
     machines = list(dict.fromkeys(r["hardware"] for r in rows))
     label = {hardware: f"H{index}" for index, hardware in enumerate(machines, start=1)}
     lines = [
-        "| id | experiment | model | book % | measured % | Δ pp | epochs | runs | seeds | wall time | hw |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| id | experiment | model | init | book % | measured % | Δ pp | epochs | runs | seeds | wall time | hw |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         seeds = ", ".join(str(s) for s in r.get("seeds", []))
         wall = f"{r['wall_time_s'] / 60:.1f} min" if r.get("wall_time_s") is not None else "–"
         lines.append(
-            f"| {r['id']} | {r['title']} | `{r['model']}` | {_book(r)} | {_measured(r)} | {_gap(r)} | "
+            f"| {r['id']} | {r['title']} | `{r['model']}` | {_init(r)} | {_book(r)} | {_measured(r)} | {_gap(r)} | "
             f"{r.get('epochs', '–')} | {r.get('runs', '–')} | {seeds} | {wall} | {label[r['hardware']]} |"
         )
     lines += ["", "⚠ = reduced budget (fewer epochs or runs than the book); see the notes.", ""]

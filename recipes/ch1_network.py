@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 import nnzoo
-from nnzoo import data
+from nnzoo import data, registry
 from nnzoo.epoch import fit_epoch, single_threaded_ops
 
 
@@ -55,7 +55,8 @@ def main():
     book = card.book_result
     print(f"\nmeasured: {measured:.2f}% test accuracy at its peak (epoch {best} of {epochs}, seed {args.seed}, "
           f"{time.perf_counter() - started:.0f} s)")
-    print(f"book:     {book.accuracy:.2f}% ({book.protocol}; {book.experiment}, {book.source})")
+    print(f"book:     {book.accuracy:.2f}% ({book.protocol}; {book.experiment}, {book.source}, "
+          f"{registry.book_url(1)})")
 
 
 if __name__ == "__main__":

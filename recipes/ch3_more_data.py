@@ -25,7 +25,7 @@ from nnzoo.epoch import fit_epoch, single_threaded_ops
 from nnzoo.training import load_data
 
 SIZES = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
-BOOK = {"network": (5_000, 93.24), "SVM": (50_000, 94.48)}  # F000:1936
+BOOK = {"network": (5_000, 93.24), "SVM": (50_000, 94.48)}  # Chapter 3, “An aside on big data and what it means to compare classification accuracies”
 FULL_SIZE, FULL_EPOCHS, FULL_LMBDA = 50_000, 30, 5.0
 
 

@@ -7,7 +7,7 @@ compare Keras against, so it deliberately imports neither TensorFlow nor Keras
 and is written from the book's formulas, not from any framework:
 
 * feed-forward  a^l = act(z^l),  z^l = a^{l-1} W^l + b^l
-* costs (BOOK_CATALOG.md section 2.4)
+* costs (the book's chapters 1 and 3)
     quadratic       C_x = 1/2 ||y - a||^2                         (eq. 6 / 26)
     cross_entropy   C_x = -sum_j [y_j ln a_j + (1-y_j) ln(1-a_j)] (eq. 63)
     log_likelihood  C_x = -ln a_y                                 (eq. 80)
@@ -20,7 +20,7 @@ and is written from the book's formulas, not from any framework:
     BP2  delta^l = (delta^{l+1} W^{l+1 T}) (.) act'(z^l)
     BP3  dC/db^l = delta^l
     BP4  dC/dW^l = a^{l-1 T} delta^l
-* update rules (BOOK_CATALOG.md section 2.5)
+* update rules (chapters 1-3 and 6)
     none         w -> w - (eta/m) sum_x dC_x/dw                        (eq. 20)
     l2_network2  w -> (1 - eta*lmbda/n) w - (eta/m) sum_x dC_x/dw      (eq. 93)
     l1           w -> w - (eta*lmbda/n) sgn(w) - (eta/m) sum_x dC_x/dw (eq. 97)

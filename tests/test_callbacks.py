@@ -8,7 +8,7 @@
   best_validation_accuracy`` → evaluate the test set (ties go to the later
   epoch, the test set is evaluated only then).
 * ``BookMonitor``: network2's monitors, including the ``total_cost`` quirk
-  (BOOK_CATALOG N11: the penalty uses the size of the evaluated set).
+  (the penalty uses the size of the evaluated set, as network2's total_cost does).
 * ``LayerLearningSpeed``: chapter 5's ‖∂C/∂bˡ‖ against the NumPy oracle.
 
 The rules are driven with scripted epoch logs; a few tiny ``fit`` calls check

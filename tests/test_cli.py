@@ -37,3 +37,10 @@ def test_info_prints_the_card_as_json(capsys):
 def test_info_unknown_name_suggests(capsys):
     assert cli.main(["info", "conv2_dropot"]) == 2
     assert "Did you mean: conv2_dropout" in capsys.readouterr().err
+
+
+def test_info_takes_an_experiment_id(capsys):
+    assert cli.main(["info", "C3-12"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["experiment"]["model"] == "network2_100" and info["experiment"]["recipe"]["epochs"] == 60
+    assert info["experiment"]["book"]["accuracy"] == 98.04 and info["card"]["name"] == "network2_100"

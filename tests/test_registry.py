@@ -21,7 +21,28 @@ def test_every_book_network_is_registered():
         "conv2_dropout", "conv2_dropout_ensemble", "deep_fc_ciresan",
     }
     assert set(ALL) == expected
-    assert ALL == sorted(ALL)
+
+
+def test_names_are_in_natural_order():
+    assert nnzoo.list_models("conv2_relu_*") == [
+        "conv2_relu_2fc", "conv2_relu_2fc300", "conv2_relu_2fc1000", "conv2_relu_fc300", "conv2_relu_fc1000"]
+    assert nnzoo.list_models("deep_sigmoid_*") == [f"deep_sigmoid_{k}" for k in (1, 2, 3, 4)]
+
+
+def test_list_models_by_chapter():
+    assert nnzoo.list_models(chapter=1) == ["shallow_sigmoid", "shallow_sigmoid_100"]
+    assert set(nnzoo.list_models(chapter=[3, 5])) == set(nnzoo.list_models(chapter=3) + nnzoo.list_models(chapter=5))
+    assert set(nnzoo.list_models(chapter=6)) == {n for n in ALL if nnzoo.card(n).chapter == 6}
+    with pytest.raises(ValueError, match=r"chapter must be a chapter number 1-6.*Received: chapter=7"):
+        nnzoo.list_models(chapter=7)
+
+
+def test_cards_cite_chapter_and_section():
+    for name in ALL:
+        model_card = nnzoo.card(name)
+        if model_card.book_result:
+            assert model_card.book_result.source.startswith(f"Chapter {model_card.chapter}, “"), name
+        assert model_card.to_dict()["book_url"] == f"http://neuralnetworksanddeeplearning.com/chap{model_card.chapter}.html"
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -96,7 +117,7 @@ def test_unknown_name_suggests_close_matches():
 
 
 BAD_OVERRIDES = [
-    ({"eta": -0.1}, r"eta .* must be a finite number > 0\. Received: eta=-0\.1"),
+    ({"eta": -0.1}, r"eta .* must be a number > 0, finite in float32\. Received: eta=-0\.1"),
     ({"eta": 0}, r"Received: eta=0"),
     ({"eta": float("nan")}, r"Received: eta=nan"),
     ({"p_dropout": 1.0}, r"p_dropout .* must be in \[0, 1\)\. Received: p_dropout=1\.0"),

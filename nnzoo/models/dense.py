@@ -40,7 +40,7 @@ register(ModelCard(
     params=23_860,
     **_network_py(
         (30,),
-        BookResult(95.42, "test", CH1_PROTOCOL, "C1-01", "F004:349-362"),
+        BookResult(95.42, "test", CH1_PROTOCOL, "C1-01", "Chapter 1, “Implementing our network to classify digits”"),
         "net = network.Network([784, 30, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
     ),
 ))
@@ -51,7 +51,7 @@ register(ModelCard(
     params=79_510,
     **_network_py(
         (100,),
-        BookResult(96.59, "test", CH1_PROTOCOL, "C1-02", "F004:363-366"),
+        BookResult(96.59, "test", CH1_PROTOCOL, "C1-02", "Chapter 1, “Implementing our network to classify digits”"),
         "net = network.Network([784, 100, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
     ),
 ))
@@ -77,7 +77,7 @@ register(ModelCard(
     **_network2_py(
         (30,),
         dict(init="large", eta=0.5, lmbda=5.0, epochs=30),
-        BookResult(96.49, "test", CH3_PROTOCOL, "C3-10", "F000:1718-1735"),
+        BookResult(96.49, "test", CH3_PROTOCOL, "C3-10", "Chapter 3, “Regularization”"),
         "net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost); "
         "net.large_weight_initializer(); net.SGD(training_data, 30, 10, 0.5, lmbda=5.0, "
         "evaluation_data=test_data, monitor_evaluation_accuracy=True)",
@@ -91,7 +91,7 @@ register(ModelCard(
     **_network2_py(
         (100,),
         dict(init="large", eta=0.1, lmbda=5.0, epochs=60),
-        BookResult(98.04, "validation", CH3_PROTOCOL, "C3-12", "F000:1749"),
+        BookResult(98.04, "validation", CH3_PROTOCOL, "C3-12", "Chapter 3, “Regularization”"),
         "net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost); "
         "net.large_weight_initializer(); net.SGD(training_data, 60, 10, 0.1, lmbda=5.0, "
         "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
@@ -121,7 +121,7 @@ for _depth, _accuracy, _params in ((1, 96.48, 23_860), (2, 96.90, 24_790), (3, 9
         **_network2_py(
             (30,) * _depth,
             dict(eta=0.1, lmbda=5.0, epochs=30),
-            BookResult(_accuracy, "validation", CH5_PROTOCOL, f"C5-0{_depth}", "F000:3639-3686"),
+            BookResult(_accuracy, "validation", CH5_PROTOCOL, f"C5-0{_depth}", "Chapter 5, “The vanishing gradient problem”"),
             f"net = network2.Network([{_sizes}]); net.SGD(training_data, 30, 10, 0.1, lmbda=5.0, "
             "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
             chapter=5,
@@ -139,7 +139,7 @@ register(ModelCard(
     recipe=dict(cost="log_likelihood", init="network3", eta=0.1, lmbda=0.0, regularization="l2",
                 batch_size=10, n_train=50_000, epochs=60, data="mnist"),
     params=79_510,
-    book_result=BookResult(97.80, "test", CH6_PROTOCOL, "C6-01", "F000:4147-4181"),
+    book_result=BookResult(97.80, "test", CH6_PROTOCOL, "C6-01", "Chapter 6, “Convolutional neural networks in practice”"),
     builder=build_dense,
 ))
 
@@ -154,6 +154,6 @@ register(ModelCard(
     recipe=dict(cost="log_likelihood", init="default", eta=1e-3, eta_final=1e-6, lmbda=0.0,
                 regularization="l2", batch_size=1, n_train=250_000, epochs=800, data="expanded"),
     params=11_972_510,
-    book_result=BookResult(99.65, "test", "reported by Cireşan et al., cited by the book", "C6-L2", "F000:4390-4394"),
+    book_result=BookResult(99.65, "test", "reported by Cireşan et al., cited by the book", "C6-L2", "Chapter 6, “Why we only applied dropout to the fully-connected layers”"),
     builder=build_dense,
 ))

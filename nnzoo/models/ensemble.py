@@ -72,5 +72,5 @@ def _ensemble_card(name, member, n_members, book_result):
 _ensemble_card(
     "conv2_dropout_ensemble", "conv2_dropout", 5,
     BookResult(99.67, "test", "plurality vote of 5 nets, each scored as " + CH6_PROTOCOL,
-               "C6-12", "F000:4370-4382"),
+               "C6-12", "Chapter 6, “Convolutional neural networks in practice”"),
 )
