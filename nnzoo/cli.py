@@ -81,6 +81,15 @@ def _stopped_at(out):
     return f"after epoch {min(done) - 1}" if done and min(done) else "before the first epoch ended"
 
 
+def _tensorboard(log_dir):
+    """TensorBoard logs in LOG_DIR/run-K for each run (or member) K; view them with `tensorboard --logdir`."""
+    if log_dir is None:
+        return None
+    import keras  # noqa: PLC0415
+
+    return lambda index: [keras.callbacks.TensorBoard(log_dir=str(Path(log_dir) / f"run-{index}"))]
+
+
 def _train(args):
     from nnzoo import data, training  # noqa: PLC0415
 
@@ -88,7 +97,8 @@ def _train(args):
         overrides = _overrides(args.set)
         result = training.train(
             args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
-            verbose=0 if args.quiet else 2 if args.verbose else 1, **overrides,
+            verbose=0 if args.quiet else 2 if args.verbose else 1, callbacks=_tensorboard(args.tensorboard),
+            **overrides,
         )
     except (ValueError, training.TrainingError, data.DataError) as err:
         print(f"nnzoo: {err}", file=sys.stderr)
@@ -240,6 +250,8 @@ def make_parser():
     train_parser.add_argument("--data", help="mnist | expanded | mnist[:N] (default: the card's)")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--out", help="run directory (default: runs/NAME-seedSEED)")
+    train_parser.add_argument("--tensorboard", metavar="DIR",
+                              help="write TensorBoard logs to DIR/run-K (view: tensorboard --logdir DIR)")
     train_parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                               help="model override, e.g. --set eta=0.1 --set hidden=[100]")
     loudness = train_parser.add_mutually_exclusive_group()

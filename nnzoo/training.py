@@ -228,7 +228,7 @@ class _Run:
     ``model.keras`` and ``result.json``.
     """
 
-    def __init__(self, name, config, split, protocol, run_dir, verbose):
+    def __init__(self, name, config, split, protocol, run_dir, verbose, user_callbacks=()):
         self.name, self.config, self.split, self.protocol = name, config, split, protocol
         self.run_dir = run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -277,6 +277,10 @@ class _Run:
             build_args = {k: v for k, v in config.items() if k not in _TRAINING_KEYS}
             self.model = registry.build(name, seed=seed, **build_args)
         self.history = history
+        self.model.stop_training = False
+        self.stopped = self.began = False
+        self.callbacks = keras.callbacks.CallbackList(list(user_callbacks), model=self.model,
+                                                      epochs=config["epochs"], verbose=0)
         self.monitor = None
         if config.get("monitor"):
             self.monitor = callbacks.BookMonitor(config["cost"], lmbda=config["lmbda"],
@@ -290,11 +294,15 @@ class _Run:
 
     @property
     def done(self):
-        return self.epoch >= self.config["epochs"]
+        return self.stopped or self.epoch >= self.config["epochs"]
 
     def epoch_order(self):
         """Set this epoch's η and seed; return its training order (``None``: the set as it is)."""
         config, epoch, epochs = self.config, self.epoch, self.config["epochs"]
+        if not self.began:
+            self.callbacks.on_train_begin()
+            self.began = True
+        self.callbacks.on_epoch_begin(epoch)
         if config.get("eta_final"):  # geometric decay from eta to eta_final over the run
             fraction = epoch / max(epochs - 1, 1)
             self.model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
@@ -346,6 +354,10 @@ class _Run:
             f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
             f"eta {entry['eta']:g}  {seconds:.1f} s" + (f" ({lockstep} runs in lockstep)" if lockstep > 1 else "")
         )
+        self.callbacks.on_epoch_end(epoch, _callback_logs(entry))
+        if self.model.stop_training and not self.done:
+            self.stopped = True
+            self.log(f"{name} seed {seed}: a callback stopped the run after epoch {epoch}")
 
     def _save_selected(self):
         # Written before the epoch's checkpoint: a kill between the two re-trains
@@ -355,6 +367,8 @@ class _Run:
         os.replace(tmp, self.run_dir / SELECTED_WEIGHTS)
 
     def finish(self):
+        if self.began:
+            self.callbacks.on_train_end(_callback_logs(self.history[-1]) if self.history else None)
         self.model.save(self.run_dir / "model.keras")
         best_epoch, validation, test, reported = self.protocol.select(self.history)
         if best_epoch == len(self.history) - 1 and not (self.run_dir / SELECTED_WEIGHTS).exists():
@@ -373,7 +387,14 @@ class _Run:
         return result, self.model
 
 
-def _train_runs(name, configs, split, protocol, run_dirs, verbose):
+def _callback_logs(entry):
+    """What a Keras callback's ``on_epoch_end`` sees: the epoch's numbers, with Keras's ``val_`` name too."""
+    logs = {key: entry[key] for key in ("loss", "accuracy", "validation_accuracy", "test_accuracy", "eta")}
+    logs["val_accuracy"] = entry["validation_accuracy"]
+    return logs
+
+
+def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for=None):
     """Train several runs of one network to their epochs; return [(RunResult, model)].
 
     Runs at the same epoch train in lockstep (``fit_epochs_lockstep``), each
@@ -381,7 +402,8 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose):
     updates it would get alone. On a backend without the compiled epoch they
     train one after the other.
     """
-    runs = [_Run(name, config, split, protocol, run_dir, verbose) for config, run_dir in zip(configs, run_dirs)]
+    runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else ())
+            for index, (config, run_dir) in enumerate(zip(configs, run_dirs), start=1)]
     # The training set moves to the backend (the GPU, if any) once; an epoch passes only its order(s).
     x, y = (keras.ops.convert_to_tensor(values) for values in split.train)
     if len(runs) == 1 or not supported():
@@ -408,7 +430,7 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose):
 
 
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
-          n_validation=None, n_test=None, monitor=False, announce=True, **overrides):
+          n_validation=None, n_test=None, monitor=False, announce=True, callbacks=None, **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
@@ -435,6 +457,18 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
             ``training_accuracy``, ``validation_cost`` and ``test_cost`` every
             epoch (for the chapter 3 overfitting figures).
         announce: print the measured-vs-book line at the end (when verbose).
+        callbacks: Keras callbacks (``keras.callbacks.TensorBoard``,
+            ``CSVLogger``, ``EarlyStopping``, your own, ...), driven through a
+            ``keras.callbacks.CallbackList``: ``on_train_begin``,
+            ``on_epoch_begin``, ``on_epoch_end`` and ``on_train_end``. Epoch
+            logs hold ``loss`` and ``accuracy`` (the epoch's running training
+            values), ``validation_accuracy`` (also as ``val_accuracy``),
+            ``test_accuracy`` and ``eta``. Batch-level hooks are not called:
+            an epoch is one compiled loop. A callback that sets
+            ``model.stop_training`` ends that run after the epoch. For
+            several runs (``runs=k``) or an ensemble, pass a function of the
+            run's (member's) 1-based index that returns its callbacks, e.g.
+            ``lambda k: [keras.callbacks.CSVLogger(f"run-{k}.csv")]``.
 
     When it is the first thing to run TensorFlow in the process, ``train``
     sets TensorFlow to one thread per op (``nnzoo.epoch.single_threaded_ops``),
@@ -476,6 +510,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
                                         and schedule["eta_final"] > 0):
         raise ValueError(f"eta_final must be a number > 0. Received: eta_final={schedule['eta_final']!r}.")
     options.resolve(model_card, overrides, extra_keys=())  # bad overrides fail before any data is read
+    callbacks_for = _callbacks_for(callbacks, runs, "member" in model_card.architecture)
     data_spec = data or model_card.recipe["data"]
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
     recipe = dict(model_card.recipe)
@@ -494,15 +529,41 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     try:
         with rundir.lock(out):
             if ensemble:
-                return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce)
+                return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce,
+                                       callbacks_for)
             configs = [dict(recipe, seed=seed + index) for index in range(runs)]
             run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
-            run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose)]
+            run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
+                                                               callbacks_for)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
                            run_results[best].test_accuracy, started, out, verbose and announce)
     except rundir.InUse as err:
         raise RunDirectoryError(str(err)) from None
+
+
+def _callbacks_for(callbacks, runs, ensemble):
+    """``run index -> list of callbacks`` from ``train``'s ``callbacks`` argument (checked)."""
+    if callbacks is None:
+        return None
+    if callable(callbacks) and not isinstance(callbacks, keras.callbacks.Callback):
+        return lambda index: _checked_callbacks(callbacks(index))
+    checked = _checked_callbacks(callbacks)
+    if runs > 1 or ensemble:
+        raise ValueError(
+            f"A callback object follows one model, and this trains {'an ensemble' if ensemble else f'{runs} runs'}. "
+            f"Pass a function of the run's index instead, e.g. callbacks=lambda k: "
+            f"[keras.callbacks.CSVLogger(f'run-{{k}}.csv')]. Received: callbacks={callbacks!r}."
+        )
+    return lambda index: checked
+
+
+def _checked_callbacks(callbacks):
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        raise ValueError(f"callbacks must be a list of keras.callbacks.Callback. Received: {callbacks!r}.")
+    return list(callbacks)
 
 
 def default_out(name, seed):
@@ -537,13 +598,13 @@ def _check_out(out, runs, ensemble):
                                 f"{runs} runs (or runs=1 to resume this one).")
 
 
-def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce):
+def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce, callbacks_for=None):
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
     indices = range(1, n_members + 1)
     trained = _train_runs(member, [dict(member_recipe, seed=member_seed(seed, index)) for index in indices],
-                          split, protocol, [out / f"member-{index}" for index in indices], verbose)
+                          split, protocol, [out / f"member-{index}" for index in indices], verbose, callbacks_for)
     member_results = [result for result, _ in trained]
     probabilities = [model.predict(split.test.x, batch_size=1000, verbose=0) for _, model in trained]
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))

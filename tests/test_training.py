@@ -534,7 +534,7 @@ def test_cli_set_values_are_parsed(monkeypatch, capsys):
                      "--set", "eta=0.5", "--set", "cost=cross_entropy", "--set", "lmbda=5", "-q"])
     assert code == 2 and "stop here" in capsys.readouterr().err
     assert received == dict(name="shallow_sigmoid", epochs=3, runs=2, data="mnist[:300]", seed=5,
-                            out="somewhere", verbose=0, hidden=(8, 4), eta=0.5, cost="cross_entropy", lmbda=5)
+                            out="somewhere", verbose=0, callbacks=None, hidden=(8, 4), eta=0.5, cost="cross_entropy", lmbda=5)
     assert isinstance(received["hidden"], tuple)
     assert cli._parse_value("[8]") == (8,) and cli._parse_value("true") is True
     assert cli._parse_value("relu") == "relu" and cli._parse_value("1e-3") == 0.001
