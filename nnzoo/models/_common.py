@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from nnzoo import initializers, losses, regularizers
+from nnzoo.models.book_model import BookModel
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -106,13 +107,27 @@ STEPS_PER_EXECUTION = 100
 
 
 def finish(model_card, config, inputs, outputs):
-    """Wrap the graph in a Functional model and compile it the book's way."""
-    model = keras.Model(inputs, outputs, name=model_card.name)
+    """Wrap the graph in a ``BookModel`` (a Functional model) and compile it the book's way."""
+    model = BookModel(inputs, outputs, name=model_card.name)
     if config["compile"]:
         model.compile(
             optimizer=keras.optimizers.SGD(learning_rate=config["eta"]),
             loss=losses.get(config["cost"]),
             metrics=[accuracy_metric()],
-            steps_per_execution=STEPS_PER_EXECUTION,
+            steps_per_execution=steps_per_execution(),
         )
     return model
+
+
+def steps_per_execution():
+    """``STEPS_PER_EXECUTION``, or 1 under a multi-replica ``tf.distribute`` strategy.
+
+    Keras's ``fit`` fails under MirroredStrategy with more than one replica and
+    ``steps_per_execution > 1``; a model built in the strategy's scope steps once per call.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf  # noqa: PLC0415
+
+        if tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            return 1
+    return STEPS_PER_EXECUTION
