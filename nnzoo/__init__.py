@@ -6,13 +6,46 @@
 >>> model = nnzoo.build("conv2_dropout")
 """
 
+import importlib
+import os
+
 __version__ = "0.1.0"
 
-from nnzoo import callbacks, initializers, layers, losses, regularizers  # noqa: F401
-from nnzoo import models  # noqa: F401  (registers the networks)
-from nnzoo.registry import BookResult, ModelCard, build, card, list_models
-from nnzoo import export  # the module; calling it exports (nnzoo.export(model, path))
-from nnzoo.export import export as export_saved_model, load
-from nnzoo.training import TrainResult, train
+from nnzoo import models  # noqa: E402,F401  (registers the networks: cards are data, no Keras needed)
+from nnzoo.registry import BookResult, ModelCard, build, card, list_models  # noqa: E402
 
-__all__ = ["BookResult", "ModelCard", "TrainResult", "build", "card", "export", "export_saved_model", "list_models", "load", "train", "__version__"]
+# What needs Keras (and so TensorFlow), by the attribute that names it.
+_KERAS_SIDE = {
+    "callbacks": "nnzoo.callbacks", "initializers": "nnzoo.initializers", "layers": "nnzoo.layers",
+    "losses": "nnzoo.losses", "regularizers": "nnzoo.regularizers", "export": "nnzoo.export",
+    "export_saved_model": ("nnzoo.export", "export"), "load": ("nnzoo.export", "load"),
+    "train": ("nnzoo.training", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
+}
+
+
+def __getattr__(name):
+    """Import the Keras side on first use (only the command line's own import defers it)."""
+    target = _KERAS_SIDE.get(name)
+    if target is None:
+        raise AttributeError(f"module 'nnzoo' has no attribute {name!r}")
+    module, attribute = (target, None) if isinstance(target, str) else target
+    value = importlib.import_module(module)
+    value = value if attribute is None else getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def _import_keras_side():
+    """Import every module that registers objects with Keras (its costs, layers, penalties, ...)."""
+    for name in _KERAS_SIDE:
+        __getattr__(name)
+
+
+# `import nnzoo` registers nnzoo's objects with Keras, so keras.models.load_model reads its models.
+# The `nnzoo` command sets _NNZOO_COMMAND_LINE to answer `nnzoo list`, `info` and `--help` without
+# TensorFlow; its other commands import the Keras side themselves.
+if not os.environ.pop("_NNZOO_COMMAND_LINE", None):
+    _import_keras_side()
+
+__all__ = ["BookResult", "ModelCard", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",
+           "load", "train", "__version__"]

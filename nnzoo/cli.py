@@ -2,8 +2,12 @@
 
 import argparse
 import ast
+import contextlib
 import json
+import os
+import re
 import sys
+import threading
 from pathlib import Path
 
 
@@ -91,6 +95,7 @@ def _tensorboard(log_dir):
 
 
 def _train(args):
+    _start_keras(training_threads=True)
     from nnzoo import data, training  # noqa: PLC0415
 
     try:
@@ -118,6 +123,7 @@ def _train(args):
 
 
 def _export(args):
+    _start_keras()
     import nnzoo  # noqa: PLC0415
     from nnzoo import registry, rundir  # noqa: PLC0415
 
@@ -180,6 +186,7 @@ def _trained_model(name, weights):
 
 
 def _plot(args):
+    _start_keras()
     try:
         from nnzoo import plots
 
@@ -207,6 +214,81 @@ def _plot(args):
         return 2
     print(args.out)
     return 0
+
+
+# TensorFlow's C++ log lines (absl format: "I0000 00:00:1796... 123 port.cc:153] ...") and absl's notice.
+_NATIVE_LOG_LINE = re.compile(rb"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ ]+:\d+\]|WARNING: All log messages before "
+                              rb"absl::InitializeLog\(\)|To enable the following instructions: .* rebuild TensorFlow)")
+
+
+def _could_be_native_log(start):
+    """Whether an unfinished line may still turn out to be one of TensorFlow's log lines."""
+    return bool(re.match(rb"^[IWEF]\d{4} ", start)) or any(
+        prefix.startswith(start[:len(prefix)]) for prefix in (b"WARNING: All log", b"To enable the following", b"I0", b"W0", b"E0", b"F0"))
+
+
+@contextlib.contextmanager
+def _native_logs_filtered(enabled):
+    """Drop TensorFlow's C++ log lines from file descriptor 2 for the block; pass everything else on.
+
+    TensorFlow writes them (oneDNN, CUDA probes, XLA) straight to descriptor 2 through absl, which
+    TF_CPP_MIN_LOG_LEVEL no longer silences. A thread reads a pipe in their place and forwards every
+    other byte at once (progress bars included); a line is held back only while it could still be one.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump():
+        pending = b""
+        while True:
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if not _NATIVE_LOG_LINE.match(line):
+                    os.write(real, line + b"\n")
+            if pending and not _could_be_native_log(pending):
+                os.write(real, pending)
+                pending = b""
+        if pending and not _NATIVE_LOG_LINE.match(pending):
+            os.write(real, pending)
+        os.close(read_end)
+
+    thread = threading.Thread(target=pump, name="nnzoo-stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(real, 2)  # closes the pipe's last write end: the pump drains it and stops
+        thread.join(timeout=5)
+        os.close(real)
+
+
+def _quiet(args):
+    """Filter TensorFlow's start-up lines unless the user asked for them."""
+    return not getattr(args, "verbose", False) and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
+def _start_keras(training_threads=False):
+    """Import nnzoo's Keras side (and start TensorFlow's runtime, with the thread setting training wants)."""
+    import nnzoo  # noqa: PLC0415
+
+    nnzoo._import_keras_side()
+    import keras  # noqa: PLC0415
+
+    if training_threads:
+        from nnzoo.epoch import single_threaded_ops  # noqa: PLC0415
+
+        single_threaded_ops()  # before TensorFlow's runtime starts
 
 
 def _version():
@@ -276,7 +358,10 @@ def make_parser():
 
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    return args.run(args)
+    if args.run in (_list, _info):  # cards are data: no TensorFlow
+        return args.run(args)
+    with _native_logs_filtered(_quiet(args)):
+        return args.run(args)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import registry, training
+from nnzoo import registry
 
 __all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "run"]
 
@@ -272,6 +272,8 @@ _REPORTS = {
 
 
 def _protocol(experiment, split, network3):
+    from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
+
     card = registry.card(experiment.model)
     if "member" in card.architecture:
         return "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
@@ -300,6 +302,8 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
             the first ``subset`` validation and test images (a smoke test;
             recorded as a reduced budget).
     """
+    from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
+
     experiment = get(experiment_id)
     recipe = experiment.recipe()
     runs = runs or experiment.runs
@@ -360,6 +364,8 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
     peak (or first / final epoch) accuracy on the split the book used.
     ``measured`` (a fraction) overrides it, e.g. with an ensemble's vote.
     """
+    from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
+
     experiment = get(experiment_id)
     recipe = experiment.recipe()
     book = experiment.book
@@ -405,6 +411,8 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
 
 def main(chapters, description, argv=None):
     """The shared command line of the chapter recipes."""
+    from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
+
     import argparse
 
     parser = argparse.ArgumentParser(description=description)

@@ -1,10 +1,9 @@
 """Pieces every model family shares: the input, the fully-connected head, compiling."""
 
-import keras
 import numpy as np
 
-from nnzoo import initializers, losses, regularizers
-from nnzoo.models.book_model import BookModel
+# Keras and the modules that register with it are imported inside the builders: the cards (and the
+# command line's `nnzoo list` / `nnzoo info`) must not need TensorFlow.
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -34,11 +33,15 @@ class SeedStream:
 
 
 def image_input():
+    import keras  # noqa: PLC0415
+
     return keras.Input(shape=IMAGE_SHAPE, name="image")
 
 
 def penalty(config, book_code):
     """A fresh book penalty for one weight matrix (None when λ = 0)."""
+    from nnzoo import regularizers  # noqa: PLC0415
+
     return regularizers.get(
         config["regularization"],
         lmbda=config["lmbda"],
@@ -49,6 +52,9 @@ def penalty(config, book_code):
 
 
 def dense(x, units, activation, config, book_code, seeds, name, output_layer=False):
+    import keras  # noqa: PLC0415
+    from nnzoo import initializers  # noqa: PLC0415
+
     kernel_init, bias_init = initializers.initializers_for(
         config["init"], output_layer=output_layer, seed=seeds()
     )
@@ -70,6 +76,8 @@ def dropout(x, config, seeds, name):
     activations unscaled and multiplies by (1-p) at inference. The two agree
     in expectation; the learned weights differ by the factor (1-p).
     """
+    import keras  # noqa: PLC0415
+
     if not config["p_dropout"]:
         return x
     return keras.layers.Dropout(config["p_dropout"], seed=seeds(), name=name)(x)
@@ -81,6 +89,8 @@ def fully_connected_head(x, config, book_code, seeds):
     The output activation follows the cost: sigmoid for the quadratic and
     cross-entropy costs, softmax for the log-likelihood.
     """
+    from nnzoo import losses  # noqa: PLC0415
+
     for index, width in enumerate(config["hidden"], start=1):
         x = dropout(x, config, seeds, name=f"dropout_{index}")
         x = dense(x, width, config["activation"], config, book_code, seeds, name=f"hidden_{index}")
@@ -98,6 +108,8 @@ def fully_connected_head(x, config, book_code, seeds):
 
 
 def accuracy_metric():
+    import keras  # noqa: PLC0415
+
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
 
@@ -108,6 +120,10 @@ STEPS_PER_EXECUTION = 100
 
 def finish(model_card, config, inputs, outputs):
     """Wrap the graph in a ``BookModel`` (a Functional model) and compile it the book's way."""
+    import keras  # noqa: PLC0415
+    from nnzoo import losses  # noqa: PLC0415
+    from nnzoo.models.book_model import BookModel  # noqa: PLC0415
+
     model = BookModel(inputs, outputs, name=model_card.name)
     if config["compile"]:
         model.compile(
@@ -125,6 +141,8 @@ def steps_per_execution():
     Keras's ``fit`` fails under MirroredStrategy with more than one replica and
     ``steps_per_execution > 1``; a model built in the strategy's scope steps once per call.
     """
+    import keras  # noqa: PLC0415
+
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf  # noqa: PLC0415
 

@@ -9,9 +9,6 @@ function. (The flatten order differs from network3's NCHW layout, which only
 matters for porting weights.)
 """
 
-import keras
-
-from nnzoo import initializers
 from nnzoo.models import _common
 from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
@@ -21,6 +18,10 @@ POOL = 2
 
 def build_conv(model_card, config):
     """``conv`` × (Conv2D valid → MaxPool 2×2) → Flatten → fully-connected head."""
+    import keras  # noqa: PLC0415  (cards are data; Keras is needed only to build)
+
+    from nnzoo import initializers  # noqa: PLC0415
+
     seeds = _common.SeedStream(config["seed"])
     inputs = _common.image_input()
     x = inputs

@@ -4,8 +4,6 @@ Every one takes the 28×28×1 ``image`` input, flattens it to the book's
 784-vector, then runs ``hidden`` fully-connected layers and a 10-neuron output.
 """
 
-import keras
-
 from nnzoo.models import _common
 from nnzoo.registry import BookResult, ModelCard, register
 
@@ -14,6 +12,8 @@ from nnzoo.models._common import CH1_PROTOCOL, CH3_PROTOCOL, CH5_PROTOCOL, CH6_P
 
 def build_dense(model_card, config):
     """Flatten → ``hidden`` × Dense(activation) → Dense(10, sigmoid|softmax)."""
+    import keras  # noqa: PLC0415  (cards are data; Keras is needed only to build)
+
     seeds = _common.SeedStream(config["seed"])
     inputs = _common.image_input()
     x = keras.layers.Flatten(name="flatten")(inputs)

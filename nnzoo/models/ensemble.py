@@ -13,10 +13,7 @@ members through the vote: train the members.
 
 import numpy as np
 
-import keras
-
-from nnzoo import losses, registry
-from nnzoo.layers import PluralityVote
+from nnzoo import registry
 from nnzoo.models import _common
 from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
@@ -30,6 +27,11 @@ def member_seed(seed, index):
 
 
 def build_ensemble(model_card, config):
+    import keras  # noqa: PLC0415  (cards are data; Keras is needed only to build)
+
+    from nnzoo import losses  # noqa: PLC0415
+    from nnzoo.layers import PluralityVote  # noqa: PLC0415
+
     member_name = model_card.architecture["member"]
     member_overrides = {
         key: value
