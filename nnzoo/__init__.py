@@ -19,7 +19,7 @@ _KERAS_SIDE = {
     "callbacks": "nnzoo.callbacks", "initializers": "nnzoo.initializers", "layers": "nnzoo.layers",
     "losses": "nnzoo.losses", "regularizers": "nnzoo.regularizers", "export": "nnzoo.export",
     "export_saved_model": ("nnzoo.export", "export"), "load": ("nnzoo.export", "load"),
-    "train": ("nnzoo.training", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
+    "train": ("nnzoo.experiments", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
 }
 
 
@@ -39,6 +39,7 @@ def _import_keras_side():
     """Import every module that registers objects with Keras (its costs, layers, penalties, ...)."""
     for name in _KERAS_SIDE:
         __getattr__(name)
+    importlib.import_module("nnzoo.models.book_model")  # the class every network is
 
 
 # `import nnzoo` registers nnzoo's objects with Keras, so keras.models.load_model reads its models.

@@ -96,11 +96,11 @@ def _tensorboard(log_dir):
 
 def _train(args):
     _start_keras(training_threads=True)
-    from nnzoo import data, training  # noqa: PLC0415
+    from nnzoo import data, experiments, training  # noqa: PLC0415
 
     try:
         overrides = _overrides(args.set)
-        result = training.train(
+        result = experiments.train(
             args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
             verbose=0 if args.quiet else 2 if args.verbose else 1, callbacks=_tensorboard(args.tensorboard),
             **overrides,
@@ -113,7 +113,8 @@ def _train(args):
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        out = args.out or training.default_out(args.name, args.seed)
+        out = args.out or (f"runs/{args.name}-seed{args.seed}" if args.name in experiments.ids()
+                           else training.default_out(args.name, args.seed))
         print(f"\nnnzoo: stopped {_stopped_at(out)}; the completed epochs are kept in {out}. "
               f"Re-run the same command to resume.", file=sys.stderr)
         return 130

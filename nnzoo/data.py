@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import os
 import struct
 import zlib
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from nnzoo.files import sha256
 
 ENV_VAR = "NNZOO_DATA_DIR"
 IDX_FILES = (
@@ -141,16 +142,13 @@ def _verify_checksums(directory: Path) -> None:
         target = directory / name
         if not target.is_file():
             continue
-        digest = hashlib.sha256()
         try:
-            with open(target, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            digest = sha256(target)
         except OSError as err:
             raise DataError(f"{target}: cannot read for checksum ({err})") from err
-        if digest.hexdigest() != want:
+        if digest != want:
             raise DataError(
-                f"{target}: SHA-256 is {digest.hexdigest()}, but {sums} expects {want}; "
+                f"{target}: SHA-256 is {digest}, but {sums} expects {want}; "
                 "the file is corrupt or a different file, download it again"
             )
 

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from nnzoo import registry
+from nnzoo.protocols import Protocol
 
-__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "run"]
+__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "train", "run"]
 
 DEFAULT_OUT = Path("runs") / "experiments"
 
@@ -264,28 +265,55 @@ def hardware():
             f"Python {platform.python_version()}")
 
 
-_REPORTS = {
-    "peak": "peak {split} accuracy over the epochs",
-    "first": "{split} accuracy after the first epoch",
-    "final": "{split} accuracy after the last epoch",
-}
+_VOTE = "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
 
 
-def _protocol(experiment, split, network3):
+def protocol(experiment):
+    """The book's protocol for an experiment: network3's rule in chapter 6, else the epoch the book quotes
+    (peak, first or final) on the split it used."""
+    card = registry.card(experiment.model)
+    if card.book_code == "network3.py":
+        return Protocol(shuffle=False, rule="best_validation_test")
+    split, report = (experiment.book.split, experiment.book.report) if experiment.book else ("validation", "peak")
+    return Protocol(shuffle=True, rule=f"{report}_{split}")
+
+
+def _book(experiment):
+    """``(accuracy, split, id)`` for training's measured-vs-book line; ``()`` when the book gives none."""
+    return (experiment.book.accuracy, experiment.book.split, experiment.id) if experiment.book else ()
+
+
+def train(target, *, seed=0, out=None, epochs=None, data=None, n_validation=None, monitor=False, **kwargs):
+    """``nnzoo.train``: train a registered network, or one of the book's experiments by its id.
+
+    A network name trains the card's recipe (``nnzoo.training.train``). An
+    experiment id (``nnzoo.experiments.ids()``, e.g. ``"C3-11"``) trains that
+    experiment's network with its changes to the card's recipe, its epochs,
+    data and evaluation set, and selects and prints by the experiment's own
+    protocol and book number; the other arguments still override them
+    (``runs`` stays 1 unless given: ``nnzoo.experiments.run`` and the recipes
+    take the book's number of runs). See ``nnzoo.training.train`` for the
+    arguments.
+
+    >>> nnzoo.train("C3-11")  # 100 hidden, η 0.5: the peak validation accuracy, beside the book's 97.92%  # doctest: +SKIP
+    """
     from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
 
-    card = registry.card(experiment.model)
-    if "member" in card.architecture:
-        return "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
-    if network3:
-        return training.Protocol.for_card(card).describe()
-    report = experiment.book.report if experiment.book else "peak"
-    return f"{_REPORTS[report].format(split=split)}; reshuffled every epoch"
+    if not (isinstance(target, str) and target in _BY_ID):
+        return training.train(target, seed=seed, out=out, epochs=epochs, data=data, n_validation=n_validation,
+                              monitor=monitor, **kwargs)
+    experiment = get(target)
+    overrides = {key: kwargs.pop(key) for key in list(kwargs) if key not in _TRAIN_OPTIONS}
+    return training.train(
+        experiment.model, seed=seed + experiment.seed_offset, out=out or Path("runs") / f"{target}-seed{seed}",
+        epochs=epochs or experiment.epochs, data=data or experiment.data,
+        n_validation=n_validation or experiment.n_validation, monitor=monitor or experiment.monitor,
+        protocol=kwargs.pop("protocol", None) or protocol(experiment), book=kwargs.pop("book", None) or _book(experiment),
+        **kwargs, **{**experiment.overrides, **overrides},
+    )
 
 
-def _pick(history, split, report):
-    values = [entry[f"{split}_accuracy"] for entry in history]
-    return {"first": values[0], "final": values[-1], "peak": max(values)}[report]
+_TRAIN_OPTIONS = ("runs", "verbose", "n_test", "announce", "callbacks", "protocol", "book")
 
 
 def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None, subset=None):
@@ -321,7 +349,7 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         result = training.train(
             experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
             verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
-            announce=False, **experiment.overrides,
+            announce=False, protocol=protocol(experiment), book=_book(experiment), **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates
         record = {
@@ -364,19 +392,14 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
     peak (or first / final epoch) accuracy on the split the book used.
     ``measured`` (a fraction) overrides it, e.g. with an ensemble's vote.
     """
-    from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
-
     experiment = get(experiment_id)
     recipe = experiment.recipe()
     book = experiment.book
-    network3 = registry.card(experiment.model).book_code == "network3.py"
     ensemble = "member" in registry.card(experiment.model).architecture
-    split = book.split if book else ("test" if network3 else "validation")
+    rule = protocol(experiment)
+    split = rule.split
     if measured is None:
-        if network3:
-            measured = training.best_validation_test(history)[2]
-        else:
-            measured = _pick(history, split, book.report if book else "peak")
+        measured = rule.select(history)[3]
     reduced = []
     if len(history) < recipe["epochs"]:
         reduced.append(f"{len(history)} of {recipe['epochs']} epochs")
@@ -392,7 +415,7 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         "epochs": len(history),
         "runs": runs,
         "seeds": list(seeds),
-        "protocol": _protocol(experiment, split, network3),
+        "protocol": _VOTE if ensemble else rule.describe(),
         "book": dataclasses.asdict(book) if book else None,
         "measured": {"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
         **({} if ensemble else {

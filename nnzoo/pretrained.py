@@ -24,7 +24,6 @@ Example:
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import types
@@ -32,6 +31,8 @@ import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
+from nnzoo import weights_io
+from nnzoo.files import sha256
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
 
 __all__ = ["Weights", "BASE_URL", "TAG", "get", "names", "file_path", "sha256", "WeightsError"]
@@ -125,15 +126,6 @@ def names():
     return sorted(_table())
 
 
-def sha256(file):
-    """The SHA-256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(file, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verified(path, record):
     digest = sha256(path)
     if digest != record.sha256:
@@ -219,10 +211,11 @@ def _normalised(value):
     return json.loads(json.dumps(value, default=list))
 
 
-def load_into(model, path):
-    """Load the weights at ``path`` (a file or a run directory) into a built model; return it."""
-    from nnzoo.export import load_weights  # noqa: PLC0415
+def load_into(model, path, registered=()):
+    """Load the weights at ``path`` (a file or a run directory) into a built model; return it.
 
+    ``registered``: the registry's names (a ``.keras`` model of another of them is refused).
+    """
     path = Path(path)
     members = [layer for layer in model.layers if layer.name.startswith("member_")]
     if path.is_dir() and members and (path / "member-1").is_dir():
@@ -232,7 +225,7 @@ def load_into(model, path):
     try:
         with warnings.catch_warnings():  # a shipped file holds no optimizer state; a compiled model starts afresh
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            return load_weights(model, path)
+            return weights_io.load(model, path, registered=registered)
     except (ValueError, OSError) as err:
         raise WeightsError(
             f"Could not load {str(path)!r} into {model.name!r}: {err}"

@@ -249,4 +249,4 @@ def build(name, weights=None, **overrides):
     config = options.resolve(model_card, overrides)
     source = pretrained.source(model_card, weights, overrides)
     model = model_card.builder(model_card, config)
-    return model if source is None else pretrained.load_into(model, source)
+    return model if source is None else pretrained.load_into(model, source, registered=list(_REGISTRY))

@@ -71,18 +71,28 @@ def read_json(path, what):
 
 
 def load_model_file(path, compile=True):
-    """``keras.models.load_model`` with an error that names a truncated or foreign file."""
+    """``keras.models.load_model`` with nnzoo's objects registered, and errors that name the file."""
+    import zipfile  # noqa: PLC0415
+
     import keras  # noqa: PLC0415  (the rest of this module is plain files)
 
+    import nnzoo  # noqa: PLC0415
+
+    nnzoo._import_keras_side()  # its costs, layers and BookModel, for Keras to find by name
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{str(path)!r} is not a readable .keras model (truncated, corrupt or not a Keras archive). Delete it; "
+            f"a run directory then falls back to its last good checkpoint or trains that epoch again."
+        )
     try:
         return keras.models.load_model(path, compile=compile)
-    except Exception as err:  # Keras reports a truncated zip as "File not found"
+    except (zipfile.BadZipFile, EOFError, KeyError, OSError) as err:  # a zip cut short inside
         if not Path(path).is_file():
             raise
         raise ValueError(
-            f"{str(path)!r} is not a readable .keras model (truncated, corrupt or not a Keras archive: "
-            f"{type(err).__name__}: {str(err)[:200]}). Delete it; a run directory then falls back to its "
-            f"last good checkpoint or trains that epoch again."
+            f"{str(path)!r} is not a readable .keras model (truncated or corrupt: {type(err).__name__}: "
+            f"{str(err)[:200]}). Delete it; a run directory then falls back to its last good checkpoint or "
+            f"trains that epoch again."
         ) from err
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from nnzoo import callbacks, data, layers, options, registry, rundir
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
+from nnzoo.protocols import Protocol, best_validation_test, peak  # noqa: F401  (public here too)
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, read_json, write_json as _write_json
 from nnzoo.models.ensemble import member_seed
 
@@ -114,61 +115,6 @@ class TrainResult:
     @property
     def validation_accuracy(self):
         return self.runs[self.best_run].validation_accuracy
-
-
-def best_validation_test(history):
-    """network3's rule: (epoch, validation, test) at the best validation epoch.
-
-    An epoch counts as best when its validation accuracy is at least the best
-    so far, so ties go to the later epoch.
-
-    >>> best_validation_test([{"validation_accuracy": .9, "test_accuracy": .8},
-    ...                       {"validation_accuracy": .9, "test_accuracy": .7}])
-    (1, 0.9, 0.7)
-    """
-    best = None
-    for epoch, entry in enumerate(history):
-        if best is None or entry["validation_accuracy"] >= history[best]["validation_accuracy"]:
-            best = epoch
-    return best, history[best]["validation_accuracy"], history[best]["test_accuracy"]
-
-
-def peak(history, key):
-    """(epoch, value) of the highest ``key`` over the epochs; ties go to the earlier epoch."""
-    values = [entry[key] for entry in history]
-    epoch = int(np.argmax(values))
-    return epoch, values[epoch]
-
-
-@dataclasses.dataclass(frozen=True)
-class Protocol:
-    shuffle: bool
-    rule: str  # "best_validation_test" or "peak_test" / "peak_validation"
-
-    @classmethod
-    def for_card(cls, model_card):
-        if model_card.book_code == "network3.py":
-            return cls(shuffle=False, rule="best_validation_test")
-        split = model_card.book_result.split if model_card.book_result else "test"
-        return cls(shuffle=True, rule=f"peak_{split}")
-
-    def describe(self):
-        order = "reshuffled every epoch" if self.shuffle else "fixed training order"
-        if self.rule == "best_validation_test":
-            return f"test accuracy at the best validation epoch (ties to the later); {order}"
-        return f"peak {self.rule.split('_')[1]} accuracy over the epochs; {order}"
-
-    def select(self, history):
-        """(best_epoch, validation, test, reported) of one run's history."""
-        if self.rule == "best_validation_test":
-            epoch, validation, test = best_validation_test(history)
-            return epoch, validation, test, test
-        epoch, value = peak(history, self.rule.replace("peak_", "") + "_accuracy")
-        return epoch, history[epoch]["validation_accuracy"], history[epoch]["test_accuracy"], value
-
-    def selection_key(self, run):
-        """What 'best of k runs' maximises."""
-        return run.validation_accuracy if self.rule == "best_validation_test" else run.reported
 
 
 _DATA_SPEC = re.compile(r"^(mnist|expanded)(?:\[:(\d+)\])?$")
@@ -430,16 +376,13 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
 
 
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
-          n_validation=None, n_test=None, monitor=False, announce=True, callbacks=None, **overrides):
+          n_validation=None, n_test=None, monitor=False, announce=True, callbacks=None, protocol=None, book=None,
+          **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
-        name: a registry name (see ``nnzoo.list_models()``), or the id of one
-            of the book's experiments (``nnzoo.experiments``, e.g. ``"C3-12"``):
-            that experiment's network with its changes to the card's recipe,
-            its epochs, data and evaluation set; the other arguments still
-            override them. (``runs`` stays 1 unless given: the recipes, via
-            ``nnzoo.experiments.run``, take the book's number of runs.)
+        name: a registry name (see ``nnzoo.list_models()``). ``nnzoo.train``
+            (``nnzoo.experiments.train``) also takes a book experiment id.
         epochs: number of epochs (default: the card's).
         runs: independent runs with seeds ``seed``, ``seed + 1``, ...; the
             best one by the protocol is reported (the book used 3).
@@ -475,6 +418,10 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     1.1-1.3x faster at mini-batch 10; the setting is process-wide, so a
     process that serves large batches afterwards should set
     ``NNZOO_INTRA_OP_THREADS=0`` to keep TensorFlow's default.
+        protocol: the ``nnzoo.protocols.Protocol`` to select by (default: the
+            card's: its book program and the split of its book number).
+        book: ``(accuracy in percent, split, experiment id)`` printed beside
+            the measured number (default: the card's book result).
         **overrides: model overrides for ``nnzoo.build`` (``eta``,
             ``lmbda``, ``hidden``, ...), and ``eta_final``: decay η
             geometrically from ``eta`` to ``eta_final`` over the epochs.
@@ -490,15 +437,9 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         key = "compile" if "compile" in overrides else "seed"
         raise ValueError(f"{key} is not a model override of train. Received: {key}={overrides[key]!r}. "
                          + ("train compiles the model itself." if key == "compile" else "Pass seed= on its own."))
-    from nnzoo import experiments
-
-    if name in experiments.ids():
-        experiment = experiments.get(name)
-        out = out or Path(DEFAULT_RUNS_DIR) / f"{name}-seed{seed}"
-        name, overrides = experiment.model, {**experiment.overrides, **overrides}
-        epochs, data = epochs or experiment.epochs, data or experiment.data
-        n_validation, monitor = n_validation or experiment.n_validation, monitor or experiment.monitor
     model_card = registry.card(name)
+    if protocol is not None and not isinstance(protocol, Protocol):
+        raise ValueError(f"protocol must be an nnzoo.protocols.Protocol. Received: protocol={protocol!r}.")
     if isinstance(epochs, bool) or epochs is not None and (not isinstance(epochs, int) or epochs < 1):
         raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
@@ -520,7 +461,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         recipe["monitor"] = True
     # Part of the recipe, so that resuming with other evaluation sets is refused.
     recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
-    protocol = Protocol.for_card(model_card)
+    protocol = protocol or Protocol.for_card(model_card)
+    book = book if book is not None else _card_book(model_card)
     out = Path(out or default_out(name, seed))
     ensemble = "member" in model_card.architecture
     _check_out(out, runs, ensemble)
@@ -530,14 +472,14 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         with rundir.lock(out):
             if ensemble:
                 return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce,
-                                       callbacks_for)
+                                       callbacks_for, book)
             configs = [dict(recipe, seed=seed + index) for index in range(runs)]
             run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
             run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
                                                                callbacks_for)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
-                           run_results[best].test_accuracy, started, out, verbose and announce)
+                           run_results[best].test_accuracy, started, out, verbose and announce, book)
     except rundir.InUse as err:
         raise RunDirectoryError(str(err)) from None
 
@@ -598,7 +540,8 @@ def _check_out(out, runs, ensemble):
                                 f"{runs} runs (or runs=1 to resume this one).")
 
 
-def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce, callbacks_for=None):
+def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce, callbacks_for=None,
+                    book=None):
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
@@ -610,10 +553,15 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
     best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
     return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
-                   started, out, verbose and announce)
+                   started, out, verbose and announce, book)
 
 
-def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose):
+def _card_book(model_card):
+    result = model_card.book_result
+    return (result.accuracy, result.split, result.experiment) if result else None
+
+
+def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose, book):
     description = protocol.describe()
     if "member" in model_card.architecture:
         description = "plurality vote of independently trained members on the test set; members: " + description
@@ -632,7 +580,6 @@ def _finish(model_card, recipe, protocol, run_results, best, reported, test_accu
     summary["runs"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "history"} for r in run_results]
     _write_json(Path(out) / "summary.json", summary)
     if verbose:
-        book = model_card.book_result
-        book_text = f"{book.accuracy:.2f}% {book.split} ({book.experiment})" if book else "no number in the book"
+        book_text = f"{book[0]:.2f}% {book[1]} ({book[2]})" if book else "no number in the book"
         print(f"{model_card.name}: measured {100 * reported:.2f}% ({description}); book {book_text}", flush=True)
     return result

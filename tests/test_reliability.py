@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 import nnzoo
-from nnzoo import cli, data, export, rundir, training
+from nnzoo import cli, data, experiments, export, rundir, training
 
 TINY = dict(epochs=1, data="mnist[:100]", n_validation=100, n_test=100, verbose=0)
 
@@ -141,7 +141,7 @@ def test_ctrl_c_is_one_line_that_says_how_to_resume(tmp_path, capsys, monkeypatc
         (out / rundir.HISTORY).write_text(json.dumps([{"epoch": 0}, {"epoch": 1}, {"epoch": 2}]))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "train", interrupted)
+    monkeypatch.setattr(experiments, "train", interrupted)
     assert cli.main(["train", "network2", "--out", str(out)]) == 130
     err = capsys.readouterr().err.strip()
     assert err == f"nnzoo: stopped after epoch 2; the completed epochs are kept in {out}. Re-run the same command to resume."

@@ -20,7 +20,8 @@ import keras
 import numpy as np
 import pytest
 
-from nnzoo import cli, data, registry, training
+import nnzoo
+from nnzoo import cli, data, experiments, registry, training
 from nnzoo.layers import PluralityVote
 from nnzoo.models.ensemble import member_seed
 from nnzoo.training import Protocol, TrainingError, best_validation_test, peak
@@ -260,14 +261,25 @@ def test_chapter1_run_reports_peak_test(real_data, tmp_path):
 
 def test_an_experiment_id_trains_that_experiment_recipe(real_data, tmp_path):
     """train("C3-19") is no_hidden_sigmoid with η = 10, λ = 20 on 1,000 images, scored on 100."""
-    result = training.train("C3-19", epochs=1, out=tmp_path / "run", verbose=0, n_test=100)
+    result = nnzoo.train("C3-19", epochs=1, out=tmp_path / "run", verbose=0, n_test=100)
     assert result.name == "no_hidden_sigmoid"
+    assert result.protocol.startswith("validation accuracy after the first epoch")  # the book quotes epoch 0
     recipe = json.loads((tmp_path / "run" / "recipe.json").read_text())
     assert (recipe["eta"], recipe["lmbda"], recipe["data"], recipe["n_train"]) == (10.0, 20.0, "mnist[:1000]", 1000)
     assert recipe["n_validation"] == 100 and recipe["epochs"] == 1  # the argument overrides the book's 30
     default = training.train("no_hidden_sigmoid", epochs=1, out=tmp_path / "card", verbose=0, n_validation=100,
                              n_test=100)
     assert default.recipe["eta"] != 10.0  # the card alone is another recipe
+
+
+def test_an_experiment_is_selected_and_printed_by_its_own_protocol(real_data, tmp_path, capsys):
+    """#14: C3-11 (network2 with 100 hidden, η 0.5) is the book's 97.92% on validation, not the card's test number."""
+    result = nnzoo.train("C3-11", epochs=2, data="mnist[:500]", out=tmp_path / "run", n_test=200)
+    assert result.protocol.startswith("peak validation accuracy")
+    assert result.reported == max(entry["validation_accuracy"] for entry in result.history)
+    assert "book 97.92% validation (C3-11)" in capsys.readouterr().out
+    quiet = nnzoo.train("C3-15-large", epochs=1, data="mnist[:200]", out=tmp_path / "other", n_test=200)
+    assert quiet.protocol.startswith("peak validation accuracy")
 
 
 # --------------------------------------------------------------------------
@@ -528,7 +540,7 @@ def test_cli_set_values_are_parsed(monkeypatch, capsys):
         received.update(kwargs, name=name)
         raise training.TrainingError("stop here")
 
-    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(experiments, "train", fake_train)
     code = cli.main(["train", "shallow_sigmoid", "--epochs", "3", "--runs", "2", "--seed", "5",
                      "--data", "mnist[:300]", "--out", "somewhere", "--set", "hidden=[8, 4]",
                      "--set", "eta=0.5", "--set", "cost=cross_entropy", "--set", "lmbda=5", "-q"])
