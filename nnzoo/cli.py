@@ -186,6 +186,21 @@ def _trained_model(name, weights):
     return model, measured
 
 
+def _reproduce(args):
+    _start_keras(training_threads=True)
+    from nnzoo import data, reproduce, training  # noqa: PLC0415
+
+    try:
+        return reproduce.main(args)
+    except (ValueError, training.TrainingError, data.DataError) as err:
+        print(f"nnzoo reproduce: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nnnzoo reproduce: stopped; finished experiments are kept. Re-run the same command to go on.",
+              file=sys.stderr)
+        return 130
+
+
 def _plot(args):
     _start_keras()
     try:
@@ -341,6 +356,18 @@ def make_parser():
     loudness.add_argument("-q", "--quiet", action="store_true", help="only the final line")
     loudness.add_argument("-v", "--verbose", action="store_true", help="also a progress bar within each epoch")
     train_parser.set_defaults(run=_train)
+    reproduce_parser = verbs.add_parser(
+        "reproduce", help="train the book's experiments by their recipes (skipping finished ones) and summarise")
+    reproduce_parser.add_argument("ids", nargs="*", metavar="ID", help="experiment ids, e.g. C1-01 C3-12")
+    reproduce_parser.add_argument("--chapter", type=int, action="append", metavar="N",
+                                  help="every experiment of chapter N (repeatable); no ids and no --chapter: all")
+    reproduce_parser.add_argument("--out", default="runs/experiments", help="parent of the run directories")
+    reproduce_parser.add_argument("--seed", type=int, default=0)
+    reproduce_parser.add_argument("--ray", metavar="ADDRESS",
+                                  help="run each experiment as a task on this Ray cluster ('auto', 'ray://host:10001')")
+    reproduce_parser.add_argument("--results", metavar="FILE.md",
+                                  help="re-render the results table in FILE.md (e.g. docs/RESULTS.md) from the records")
+    reproduce_parser.set_defaults(run=_reproduce)
     plot_parser = verbs.add_parser("plot", help="draw a figure of the book from run directories as a PNG")
     plot_parser.add_argument("runs", nargs="+", metavar="RUN_DIR",
                              help="run directories (history.json); for --kind filters a .keras file or run dir")
