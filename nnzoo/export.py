@@ -2,7 +2,9 @@
 
 ``export(model, path)`` writes ``path/VERSION/`` in TensorFlow Serving's layout
 (``saved_model.pb``, ``variables/``, ``fingerprint.pb``, ``assets/``) plus the
-model card ``path/VERSION/nnzoo_card.json``. VERSION is one more than the
+model card ``path/VERSION/assets.extra/nnzoo_card.json`` (``assets.extra/`` is where TensorFlow
+Serving's conventions keep files that travel with a version and are not part of the graph; the
+server ignores it). VERSION is one more than the
 largest version already under ``path`` (1 for a new directory), so TF Serving,
 which serves the highest version, picks up every new export, and nothing is
 ever overwritten. The version is written into a hidden temporary directory
@@ -52,10 +54,11 @@ from nnzoo import rundir, weights_io
 from nnzoo.files import sha256
 from nnzoo.rundir import load_model_file, run_dir_model
 
-__all__ = ["export", "load", "load_weights", "CARD_FILE", "SIGNATURE_NAME"]
+__all__ = ["export", "load", "load_weights", "read_card", "CARD_FILE", "SIGNATURE_NAME"]
 
 SIGNATURE_NAME = "serving_default"
 CARD_FILE = "nnzoo_card.json"
+CARD_DIR = "assets.extra"
 CARD_FORMAT = 1
 _VERSION_NAME = re.compile(r"[0-9]+")
 _TMP_PREFIX = ".nnzoo-export-"
@@ -93,7 +96,7 @@ def export(model, path, *, card=None, metadata=None):
             is itself a SavedModel, or ``card`` / ``metadata`` is invalid;
             raised before anything is written.
 
-    The card ``path/VERSION/nnzoo_card.json`` holds: ``name``,
+    The card ``path/VERSION/assets.extra/nnzoo_card.json`` (``read_card``) holds: ``name``,
     ``registered_name``, ``recipe``, ``data``, ``test_accuracy`` (``null``
     when unknown), ``book_result``, ``metadata``, ``signature``,
     ``versions`` (nnzoo, tensorflow, keras), ``exported_at`` (UTC, ISO
@@ -136,10 +139,22 @@ def export(model, path, *, card=None, metadata=None):
         archive.write_out(str(payload), verbose=False)
         card_fields["saved_model_sha256"] = sha256(payload / "saved_model.pb")
         card_fields["exported_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        (payload / CARD_FILE).write_text(json.dumps(card_fields, indent=2, default=_jsonable) + "\n")
+        (payload / CARD_DIR).mkdir()
+        (payload / CARD_DIR / CARD_FILE).write_text(json.dumps(card_fields, indent=2, default=_jsonable) + "\n")
         return _publish(payload, base)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_card(version_dir):
+    """The model card of an exported version (``assets.extra/nnzoo_card.json``; versions exported before
+    2026-12 kept it beside ``saved_model.pb``)."""
+    version_dir = Path(version_dir)
+    for path in (version_dir / CARD_DIR / CARD_FILE, version_dir / CARD_FILE):
+        if path.is_file():
+            return rundir.read_json(path, "a SavedModel's model card")
+    raise FileNotFoundError(f"{str(version_dir)!r} holds no {CARD_DIR}/{CARD_FILE}: is it a version directory "
+                            f"written by nnzoo.export?")
 
 
 def _serving_function(model, tf):

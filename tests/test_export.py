@@ -211,7 +211,8 @@ def test_versions_count_up_and_never_overwrite(tmp_path):
     model = _small_model()
     first = nnzoo.export(model, tmp_path / "m")
     assert first == tmp_path / "m" / "1"
-    assert {"saved_model.pb", "variables", "nnzoo_card.json"} <= set(os.listdir(first))
+    assert {"saved_model.pb", "variables", "assets.extra"} <= set(os.listdir(first))
+    assert os.listdir(first / "assets.extra") == ["nnzoo_card.json"]
     before = _tree_digest(first)
     second = nnzoo.export(model, tmp_path / "m")
     assert second == tmp_path / "m" / "2"
@@ -260,7 +261,7 @@ def test_export_refuses_bad_targets_before_writing(tmp_path):
 
 def test_card_fields_and_checksum(exported):
     version = exported["paths"]["conv2_dropout"]
-    card = json.loads((version / "nnzoo_card.json").read_text())
+    card = json.loads((version / "assets.extra" / "nnzoo_card.json").read_text())
     assert card["name"] == card["registered_name"] == "conv2_dropout"
     assert card["recipe"] == json.loads(json.dumps(dict(nnzoo.card("conv2_dropout").recipe)))
     assert card["data"] == "synthetic" and card["test_accuracy"] == 0.5
@@ -275,13 +276,13 @@ def test_card_fields_and_checksum(exported):
 def test_card_for_unregistered_models(tmp_path):
     model = _small_model()
     model.name = "my_net"
-    unknown = json.loads((nnzoo.export(model, tmp_path / "a") / "nnzoo_card.json").read_text())
+    unknown = nnzoo.export.read_card(nnzoo.export(model, tmp_path / "a"))
     assert unknown["name"] == "my_net" and unknown["registered_name"] is None
     assert unknown["recipe"] is None and unknown["test_accuracy"] is None and unknown["data"] is None
     recipe = {"cost": "quadratic", "eta": 3.0, "epochs": 1, "data": "mnist[:100]"}
-    given = json.loads((nnzoo.export(model, tmp_path / "b", card="shallow_sigmoid",
-                                     metadata={"recipe": recipe, "test_accuracy": np.float32(0.95), "seed": 3})
-                        / "nnzoo_card.json").read_text())
+    given = nnzoo.export.read_card(nnzoo.export(model, tmp_path / "b", card="shallow_sigmoid",
+                                                metadata={"recipe": recipe, "test_accuracy": np.float32(0.95),
+                                                          "seed": 3}))
     assert given["registered_name"] == "shallow_sigmoid" and given["recipe"] == recipe
     assert given["data"] == "mnist[:100]" and given["test_accuracy"] == 0.95 and given["metadata"] == {"seed": 3}
 
@@ -358,7 +359,7 @@ def test_cli_export_from_weights_file_and_run_dir(tmp_path, capsys, monkeypatch)
     for version in ("1", "2"):
         np.testing.assert_allclose(_served_probabilities(tmp_path / "savedmodels/shallow_sigmoid" / version, x),
                                    expected, atol=1e-6)
-    card = json.loads((tmp_path / "savedmodels/shallow_sigmoid/2/nnzoo_card.json").read_text())
+    card = nnzoo.export.read_card(tmp_path / "savedmodels/shallow_sigmoid/2")
     assert card["test_accuracy"] == 0.9542
 
 

@@ -27,7 +27,7 @@ def test_export_of_a_run_directory_uses_the_runs_own_recipe(tmp_path, capsys, mn
     result = training.train("network2", out=run, epochs=1, data="mnist[:500]", eta=0.1, lmbda=0.0,
                             hidden=(100,), verbose=0)
     assert cli.main(["export", "network2", "--weights", str(run), "--out", str(tmp_path / "sm")]) == 0
-    card = json.loads((tmp_path / "sm" / "1" / export.CARD_FILE).read_text())
+    card = export.read_card(tmp_path / "sm" / "1")
     assert card["recipe"]["eta"] == 0.1 and card["recipe"]["lmbda"] == 0.0 and card["recipe"]["hidden"] == [100]
     assert card["data"] == "mnist[:500]"
     assert card["test_accuracy"] == pytest.approx(result.test_accuracy)

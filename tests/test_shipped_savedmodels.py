@@ -23,7 +23,7 @@ def test_something_is_shipped():
 
 @pytest.mark.parametrize("version_dir", SHIPPED, ids=[f"{p.parent.name}/{p.name}" for p in SHIPPED])
 def test_shipped_model_scores_its_cards_accuracy(version_dir, mnist_split, tmp_path):
-    card = json.loads((version_dir / "nnzoo_card.json").read_text())
+    card = json.loads((version_dir / "assets.extra" / "nnzoo_card.json").read_text())
     script = textwrap.dedent(f"""
         import sys, json, numpy as np, tensorflow as tf
         x = np.load(sys.argv[1]); y = np.load(sys.argv[2])
