@@ -25,6 +25,8 @@ nnzoo nor Keras to run:
 
 An input of another shape fails with ``InvalidArgumentError`` (the graph
 checks it before the first layer) instead of reaching the convolution kernels.
+The graph is made of ops that TensorFlow Lite (builtins only), ONNX (tf2onnx)
+and TF.js graph models (tensorflowjs_converter) run, so one export serves all.
 
 Example:
 
@@ -159,22 +161,26 @@ def read_card(version_dir):
 
 def _serving_function(model, tf):
     def serve(image):
-        # A wrong shape must fail here, as an InvalidArgumentError: passed on to
-        # the oneDNN convolution it aborts the whole process instead.
-        image = tf.ensure_shape(image, _IMAGE_SHAPE)
-        batch = tf.shape(image)[0]
         # One blank image more, sliced off again: an empty batch gives empty outputs
         # (oneDNN's convolution refuses a batch of 0), without control flow a converter must support.
-        padded = tf.concat([image, tf.zeros([1, 28, 28, 1], image.dtype)], axis=0)
+        # The concatenation is also the shape check, and the only op that reads `image`: it needs the
+        # rank and every dimension but the batch to match the blank [1, 28, 28, 1] image, so a wrong
+        # shape fails here, as an InvalidArgumentError, before any layer (passed on to the oneDNN
+        # convolution, it aborts the whole process instead). Not tf.ensure_shape: TF.js (4.22) cannot
+        # run its EnsureShape op, it reads the shape as an input where TensorFlow has an attribute
+        # (tests/test_web_ops.py).
+        padded = tf.concat([image, tf.zeros([1, 28, 28, 1], image.dtype)], axis=0, name="pad_and_check_image_shape")
+        batch = tf.shape(padded)[0] - 1
         probabilities = tf.cast(model(padded, training=False), tf.float32)[:batch]
         # An image outside the contract (a pixel < 0, > 1 or NaN, e.g. raw 0-255 pixels) gets
         # digit -1 and NaN probabilities: impossible to miss, and made of ops every converter has.
-        in_range = tf.logical_and(image >= 0.0, image <= 1.0)
-        bad = tf.reduce_sum(tf.cast(tf.logical_not(in_range), tf.float32), axis=[1, 2, 3]) > 0.0
+        in_range = tf.logical_and(padded >= 0.0, padded <= 1.0)
+        bad = (tf.reduce_sum(tf.cast(tf.logical_not(in_range), tf.float32), axis=[1, 2, 3]) > 0.0)[:batch]
         digit = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
         return {
             "probabilities": tf.where(bad[:, None], tf.fill(tf.shape(probabilities), float("nan")), probabilities),
-            "digit": tf.where(bad, tf.constant(-1, tf.int64), digit),
+            # -1 filled to the digits' shape, not a scalar: TF.js broadcasts a scalar to shape [0] as [1].
+            "digit": tf.where(bad, tf.fill(tf.shape(digit), tf.constant(-1, tf.int64)), digit),
         }
 
     return serve
