@@ -269,7 +269,7 @@ def check_nets(names):
             card = nnzoo.card(name)
         except ValueError as err:
             raise SystemExit(f"bench/run.py: {err}") from None
-        if "member" in card.architecture:
+        if card.is_ensemble:
             raise SystemExit(f"bench/run.py: {name} is an ensemble; benchmark its member network instead")
 
 

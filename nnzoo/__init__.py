@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 from nnzoo import models  # noqa: E402,F401  (registers the networks: cards are data, no Keras needed)
 from nnzoo.registry import BookResult, ModelCard, build, card, list_models  # noqa: E402
+from nnzoo.recipe import Recipe  # noqa: E402
 
 # What needs Keras (and so TensorFlow), by the attribute that names it.
 _KERAS_SIDE = {
@@ -48,5 +49,5 @@ def _import_keras_side():
 if not os.environ.pop("_NNZOO_COMMAND_LINE", None):
     _import_keras_side()
 
-__all__ = ["BookResult", "ModelCard", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",
+__all__ = ["BookResult", "ModelCard", "Recipe", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",
            "load", "train", "__version__"]

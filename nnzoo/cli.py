@@ -32,7 +32,8 @@ def _info(args):
     try:
         if args.name in experiments.ids():  # a book experiment: its row, its recipe and its network's card
             experiment = experiments.get(args.name)
-            info = {"experiment": experiments.describe(experiment), "card": registry.card(experiment.model).to_dict()}
+            info = {"experiment": experiments.describe(experiment),
+                    "card": registry.card(experiment.model).to_dict() if experiment.model else None}
         else:
             info = registry.card(args.name).to_dict()
     except ValueError as err:
@@ -130,7 +131,7 @@ def _export(args):
 
     try:
         registry.card(args.name)
-        metadata = dict(rundir.read_json(args.metadata, "--metadata")) if args.metadata else {}
+        metadata = dict(rundir.read_json(args.metadata, "--metadata", 'Fix it: it must hold one JSON object, e.g. {"test_accuracy": 0.99}.')) if args.metadata else {}
         model, measured = _trained_model(args.name, args.weights)
         version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name,
                                    metadata={**measured, **metadata})
@@ -162,7 +163,7 @@ def _trained_model(name, weights):
                                 f"a .weights.h5 file or a run directory of nnzoo train.")
     if not path.is_dir():
         return registry.build(name, compile=False, weights=str(path)), {}
-    ensemble = "member" in card.architecture
+    ensemble = card.is_ensemble
     run = path / "member-1" if ensemble else pretrained.run_weights(path).parent
     recipe = rundir.read_json(run / rundir.RECIPE, "a run's recipe") if (run / rundir.RECIPE).is_file() else None
     if recipe is None:  # a directory with a model but no record of its training: the card's recipe

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -44,6 +45,9 @@ IDX_FILES = (
 NPZ_FILE = "mnist.npz"
 CHECKSUM_FILE = "SHA256SUMS"
 TRAIN_SIZE = 50_000
+IMAGE_SHAPE = (28, 28, 1)  # one image as the networks take it: float32 pixels in [0, 1]
+NUM_CLASSES = 10
+_DATA_SPEC = re.compile(r"^(mnist|expanded)(?:\[:(\d+)\])?$")
 
 _IDX_MAGIC = {0x00000803: 3, 0x00000801: 1}
 _HOW_TO_FIX = (
@@ -412,3 +416,38 @@ def make_dataset(x, y, batch_size, *, shuffle=False, seed=None,
         ds = ds.map(lambda xb, yb: (tf.cast(xb, tf.float32) / 255.0, yb),
                     num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def parse_spec(spec):
+    """``(source, n)`` of a recipe's ``data`` string: ``"mnist"``, ``"expanded"``, or the first n training
+    images of either, ``"mnist[:1000]"`` (``n`` is ``None`` for the whole set).
+
+    >>> parse_spec("mnist[:1000]")
+    ('mnist', 1000)
+    """
+    match = _DATA_SPEC.match(str(spec))
+    if not match:
+        raise ValueError(
+            f"Unknown data. Received: data={spec!r}. Expected 'mnist', 'expanded' or a "
+            f"first-n subset such as 'mnist[:1000]'."
+        )
+    return match.group(1), int(match.group(2)) if match.group(2) else None
+
+
+def first_n_spec(spec, n):
+    """The data string for the first ``n`` training images of ``spec`` (or fewer, if it already has fewer).
+
+    >>> first_n_spec("mnist[:1000]", 5000), first_n_spec("expanded", 500)
+    ('mnist[:1000]', 'expanded[:500]')
+    """
+    source, first = parse_spec(spec)
+    return f"{source}[:{min(n, first) if first else n}]"
+
+
+def accuracy(scores, labels):
+    """The fraction of rows of ``scores`` (n, 10) whose largest entry is at the label.
+
+    >>> accuracy(np.eye(10)[[3, 1, 4]], np.array([3, 1, 5]))
+    0.6666666666666666
+    """
+    return float(np.mean(np.argmax(scores, axis=-1) == np.asarray(labels)))

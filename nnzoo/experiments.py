@@ -23,10 +23,12 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import registry
+from nnzoo import data, registry
+from nnzoo.rundir import hardware, today
 from nnzoo.protocols import Protocol
+from nnzoo.recipe import Recipe
 
-__all__ = ["Experiment", "BookNumber", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "train", "run"]
+__all__ = ["Experiment", "BookNumber", "Recipe", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "train", "run"]
 
 DEFAULT_OUT = Path("runs") / "experiments"
 
@@ -37,12 +39,15 @@ class BookNumber:
 
     ``report`` says which epoch it is: ``"peak"`` (the card protocol's pick),
     ``"first"`` or ``"final"`` (the book printed a per-epoch transcript).
+    A number that is not an accuracy (chapter 5's learning speeds) is in
+    ``values`` instead, and ``accuracy`` is ``None``.
     """
 
-    accuracy: float
+    accuracy: Optional[float]
     split: str
     report: str = "peak"
     source: str = ""
+    values: Optional[Mapping] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +57,12 @@ class Experiment:
     Attributes:
         id: the catalog id, e.g. ``"C3-09"``.
         title: what the experiment shows.
-        model: the registry name it trains.
+        model: the registry name it trains (``None`` for a study of several
+            networks or none).
+        kind: ``"train"`` (one network's recipe, trained by ``nnzoo.train``),
+            or a study run by ``nnzoo.studies``: ``"baseline"`` (chapter 1's
+            non-neural classifiers), ``"size_curve"`` (C3-14),
+            ``"learning_speed"`` (C5-05, C5-06).
         overrides: changes to the card's recipe (``eta``, ``lmbda``,
             ``init``, ``hidden``, ...).
         epochs, data: the book's epochs and data (``None``: the card's).
@@ -69,7 +79,7 @@ class Experiment:
 
     id: str
     title: str
-    model: str
+    model: Optional[str]
     overrides: Mapping = dataclasses.field(default_factory=dict)
     epochs: Optional[int] = None
     data: Optional[str] = None
@@ -79,16 +89,25 @@ class Experiment:
     note: str = ""
     monitor: bool = False
     seed_offset: int = 0
+    kind: str = "train"
 
     @property
     def chapter(self):
         return int(self.id[1])
 
+    @property
     def recipe(self):
-        """The card's recipe with this experiment's changes."""
-        card = registry.card(self.model)
-        return {**card.recipe, **self.overrides, "epochs": self.epochs or card.recipe["epochs"],
-                "data": self.data or card.recipe["data"]}
+        """The ``nnzoo.recipe.Recipe`` this experiment trains: its network, changes, data, epochs, runs and the
+        book's protocol for it."""
+        if self.kind != "train":
+            raise ValueError(f"{self.id} ({self.title}) is a {self.kind.replace('_', ' ')} study, not one network's "
+                             f"training recipe: run it with nnzoo reproduce {self.id}.")
+        return Recipe(self.model, self.overrides, epochs=self.epochs, data=self.data, runs=self.runs,
+                      protocol=protocol(self), n_validation=self.n_validation, monitor=self.monitor)
+
+    def settings(self):
+        """The card's recipe with this experiment's changes, epochs and data."""
+        return self.recipe.settings()
 
 
 def _canonical(model, title, runs=1, note="", variant=""):
@@ -105,6 +124,8 @@ def _canonical(model, title, runs=1, note="", variant=""):
 
 
 _CH1_NOTE = "The book took the best of three runs."
+_CH1_BASELINES = "Chapter 1, “Implementing our network to classify digits”"
+_CH5_SPEED = "Chapter 5, “The vanishing gradient problem”"
 _CH6_NOTE = "The book took the best of three runs; test accuracy at the best validation epoch."
 
 EXPERIMENTS = (
@@ -116,6 +137,14 @@ EXPERIMENTS = (
     Experiment("C1-04", "η too large (100)", "shallow_sigmoid", {"eta": 100.0},
                book=BookNumber(9.82, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 982/10000 after epoch 29."),
+    Experiment("C1-05", "random guess", None, kind="baseline", book=BookNumber(10.0, "test", source=_CH1_BASELINES),
+               note="The book: right “about ten percent of the time”."),
+    Experiment("C1-06", "average darkness", None, kind="baseline",
+               book=BookNumber(22.25, "test", source=_CH1_BASELINES)),
+    Experiment("C1-07", "SVM, scikit-learn's defaults of the book's day (SVC(gamma='auto'))", None, kind="baseline",
+               book=BookNumber(94.35, "test", source=_CH1_BASELINES),
+               note="Needs scikit-learn. The book used the defaults of its day; scikit-learn 0.22 (2019) changed the "
+                    "default gamma from 'auto' (1/784) to 'scale', which is also measured (SVC())."),
     Experiment("C3-05", "cross-entropy, 30 hidden, no regularization", "network2", {"lmbda": 0.0},
                book=BookNumber(95.49, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
     Experiment("C3-06", "cross-entropy, 100 hidden, no regularization", "network2",
@@ -137,6 +166,11 @@ EXPERIMENTS = (
                epochs=300, data="mnist[:5000]", book=BookNumber(93.24, "validation", "peak", "Chapter 3, “An aside on big data and what it means to compare classification accuracies”"),
                note="The book scales λ down and epochs up with the set size; which split it scored is "
                     "not stated (validation assumed)."),
+    Experiment("C3-14", "accuracy against training-set size: network and SVM", "network2", kind="size_curve",
+               book=BookNumber(94.48, "validation", source="Chapter 3, “An aside on big data and what it means to "
+                                                           "compare classification accuracies”"),
+               note="The book's number is the SVM's at 50,000 images; its network point, 93.24% at 5,000 images, "
+                    "is C3-13. Each net and SVM is scored once, at the end, on the 10,000 validation images."),
     Experiment("C3-15-large", "old initialisation N(0,1), 30 hidden, η = 0.1", "network2",
                {"init": "large", "eta": 0.1}, note="Book: under 87% after the first epoch, "
                "'somewhat over 96 percent' at the end (validation)."),
@@ -169,6 +203,19 @@ EXPERIMENTS = (
                n_validation=100, book=BookNumber(62.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
                note="Scored on the first 100 validation images, as the book does."),
     *(_canonical(f"deep_sigmoid_{k}", f"{k} hidden layer(s) of 30") for k in (1, 2, 3, 4)),
+    Experiment("C5-05", "speed of learning ‖∂C/∂bˡ‖ of each hidden layer at initialisation", None,
+               kind="learning_speed",
+               book=BookNumber(None, "training", source=_CH5_SPEED, values={
+                   "deep_sigmoid_2": (0.07, 0.31), "deep_sigmoid_3": (0.012, 0.060, 0.283),
+                   "deep_sigmoid_4": (0.003, 0.017, 0.070, 0.285)}),
+               note="On the first 1,000 training images, in inference mode; the book does not say which images "
+                    "or initialisation it used (network2's default N(0, 1/√n_in) here)."),
+    Experiment("C5-06", "speed of learning over 500 epochs of full-batch gradient descent", None,
+               kind="learning_speed",
+               book=BookNumber(None, "training", source=_CH5_SPEED,
+                               values={"first/last hidden layer speed, 4 hidden layers": 100}),
+               note="1,000 training images, η = 0.1 (the book gives none). The book: the first of four hidden "
+                    "layers learns “roughly 100 times” slower than the last; figures P30–P32."),
     _canonical("shallow_softmax", "fully-connected baseline, softmax + log-likelihood", runs=3,
                note=_CH6_NOTE),
     _canonical("conv1", "one conv-pool layer", runs=3, note=_CH6_NOTE),
@@ -191,20 +238,6 @@ EXPERIMENTS = (
                note="Cited by the book, not run by it; Cireşan et al. used elastic deformations and "
                     "online SGD on a GPU. Hours on a GPU at mini-batch 1."),
 )
-
-#: Chapter 1's non-neural baselines (C1-05 ... C1-07): accuracy in percent on the test set.
-BASELINES = {
-    "C1-05": ("random guess", 10.0, "Chapter 1, “Implementing our network to classify digits”"),
-    "C1-06": ("average darkness", 22.25, "Chapter 1, “Implementing our network to classify digits”"),
-    "C1-07": ("SVM, scikit-learn defaults", 94.35, "Chapter 1, “Implementing our network to classify digits”"),
-}
-
-#: Chapter 5 (C5-05): ‖∂C/∂bˡ‖ of each hidden layer right after initialisation.
-LEARNING_SPEED_AT_INIT = {
-    "deep_sigmoid_2": (0.07, 0.31),
-    "deep_sigmoid_3": (0.012, 0.060, 0.283),
-    "deep_sigmoid_4": (0.003, 0.017, 0.070, 0.285),
-}
 
 _BY_ID = {experiment.id: experiment for experiment in EXPERIMENTS}
 assert len(_BY_ID) == len(EXPERIMENTS), "experiment ids must be unique"
@@ -233,7 +266,7 @@ def for_weights(name):
     """
     card = registry.card(name)
     for experiment in EXPERIMENTS:
-        if experiment.model == name and experiment.recipe() == dict(card.recipe):
+        if experiment.kind == "train" and experiment.model == name and experiment.settings() == dict(card.recipe):
             return experiment
     raise ValueError(f"No book experiment trains {name!r} by its card's recipe.")
 
@@ -241,9 +274,22 @@ def for_weights(name):
 def describe(experiment):
     """A JSON-friendly dict of an experiment: its row, the recipe it trains and the book's number."""
     out = dataclasses.asdict(experiment)
-    out.update(overrides=dict(experiment.overrides), recipe=experiment.recipe(), chapter=experiment.chapter,
-               book_url=registry.book_url(experiment.chapter))
+    out.update(overrides=dict(experiment.overrides), recipe=experiment.settings() if experiment.kind == "train" else None,
+               book=book_dict(experiment), chapter=experiment.chapter, book_url=registry.book_url(experiment.chapter))
     return out
+
+
+def book_dict(experiment):
+    """The book's number of an experiment as a JSON-friendly dict (``None`` when the book gives none)."""
+    if experiment.book is None:
+        return None
+    book = dataclasses.asdict(experiment.book)
+    if book["values"] is None:
+        del book["values"]
+    else:
+        book["values"] = {key: list(value) if isinstance(value, tuple) else value
+                          for key, value in experiment.book.values.items()}
+    return book
 
 
 def chapter(number):
@@ -251,26 +297,14 @@ def chapter(number):
     return [experiment for experiment in EXPERIMENTS if experiment.chapter == number]
 
 
-def hardware():
-    """A one-line description of the machine and the Keras backend."""
-    import keras
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores; Keras {keras.__version__} ({keras.backend.backend()} backend), "
-            f"Python {platform.python_version()}")
-
-
 _VOTE = "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
 
 
 def protocol(experiment):
     """The book's protocol for an experiment: network3's rule in chapter 6, else the epoch the book quotes
-    (peak, first or final) on the split it used."""
+    (peak, first or final) on the split it used. ``None`` for a study (``nnzoo.studies``)."""
+    if experiment.kind != "train":
+        return None
     card = registry.card(experiment.model)
     if card.book_code == "network3.py":
         return Protocol(shuffle=False, rule="best_validation_test")
@@ -283,37 +317,46 @@ def _book(experiment):
     return (experiment.book.accuracy, experiment.book.split, experiment.id) if experiment.book else ()
 
 
-def train(target, *, seed=0, out=None, epochs=None, data=None, n_validation=None, monitor=False, **kwargs):
-    """``nnzoo.train``: train a registered network, or one of the book's experiments by its id.
+def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_validation=None, monitor=None,
+          protocol=None, book=None, **kwargs):
+    """``nnzoo.train``: train a registered network, a ``Recipe``, or one of the book's experiments by its id.
 
-    A network name trains the card's recipe (``nnzoo.training.train``). An
-    experiment id (``nnzoo.experiments.ids()``, e.g. ``"C3-11"``) trains that
-    experiment's network with its changes to the card's recipe, its epochs,
-    data and evaluation set, and selects and prints by the experiment's own
-    protocol and book number; the other arguments still override them
-    (``runs`` stays 1 unless given: ``nnzoo.experiments.run`` and the recipes
-    take the book's number of runs). See ``nnzoo.training.train`` for the
-    arguments.
+    A network name trains the card's recipe (``nnzoo.training.train``). A
+    ``nnzoo.recipe.Recipe`` trains its network with its changes, epochs, data,
+    runs and protocol. An experiment id (``nnzoo.experiments.ids()``, e.g.
+    ``"C3-11"``) trains that experiment's recipe and selects and prints by the
+    experiment's own protocol and book number (``runs`` stays 1 unless given:
+    ``nnzoo.experiments.run`` and ``nnzoo reproduce`` take the book's number of
+    runs). Arguments given here override the recipe's; see
+    ``nnzoo.training.train`` for them.
 
     >>> nnzoo.train("C3-11")  # 100 hidden, η 0.5: the peak validation accuracy, beside the book's 97.92%  # doctest: +SKIP
+    >>> nnzoo.train(Recipe("conv2", epochs=5, data="mnist[:5000]"))  # doctest: +SKIP
     """
     from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
 
-    if not (isinstance(target, str) and target in _BY_ID):
-        return training.train(target, seed=seed, out=out, epochs=epochs, data=data, n_validation=n_validation,
-                              monitor=monitor, **kwargs)
-    experiment = get(target)
+    given = {"epochs": epochs, "data": data, "runs": runs, "n_validation": n_validation, "monitor": monitor,
+             "protocol": protocol, "book": book}
+    given = {key: value for key, value in given.items() if value is not None}
+    if isinstance(target, Experiment):
+        target = target.id
+    if isinstance(target, str) and target in _BY_ID:
+        experiment = get(target)
+        out = out or Path("runs") / f"{target}-seed{seed}"
+        seed += experiment.seed_offset
+        recipe, book_number = experiment.recipe.replace(runs=1), _book(experiment)
+    elif isinstance(target, Recipe):
+        recipe, book_number = target, ()
+    else:
+        return training.train(target, seed=seed, out=out, **given, **kwargs)
+    settings = {"epochs": recipe.epochs, "data": recipe.data, "runs": recipe.runs, "n_validation": recipe.n_validation,
+                "monitor": recipe.monitor, "protocol": recipe.protocol, "book": book_number, **given}
     overrides = {key: kwargs.pop(key) for key in list(kwargs) if key not in _TRAIN_OPTIONS}
-    return training.train(
-        experiment.model, seed=seed + experiment.seed_offset, out=out or Path("runs") / f"{target}-seed{seed}",
-        epochs=epochs or experiment.epochs, data=data or experiment.data,
-        n_validation=n_validation or experiment.n_validation, monitor=monitor or experiment.monitor,
-        protocol=kwargs.pop("protocol", None) or protocol(experiment), book=kwargs.pop("book", None) or _book(experiment),
-        **kwargs, **{**experiment.overrides, **overrides},
-    )
+    return training.train(recipe.network, seed=seed, out=out, **settings, **kwargs,
+                          **{**recipe.overrides, **overrides})
 
 
-_TRAIN_OPTIONS = ("runs", "verbose", "n_test", "announce", "callbacks", "protocol", "book")
+_TRAIN_OPTIONS = ("verbose", "n_test", "announce", "callbacks")
 
 
 def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None, subset=None):
@@ -333,17 +376,21 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
     from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
 
     experiment = get(experiment_id)
-    recipe = experiment.recipe()
+    command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    if experiment.kind != "train":
+        from nnzoo import studies  # noqa: PLC0415
+
+        return studies.run(experiment, Path(out or DEFAULT_OUT / experiment.id), book=book_dict(experiment),
+                           seed=seed, command=command,
+                           epochs=epochs, subset=subset, log=print if verbose else (lambda line: None))
+    recipe = experiment.settings()
     runs = runs or experiment.runs
     epochs = epochs or recipe["epochs"]
     out = Path(out or DEFAULT_OUT / experiment.id)
-    command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     seed += experiment.seed_offset
     data_spec, n_validation, n_test = recipe["data"], experiment.n_validation, None
     if subset:
-        base, _, first = data_spec.partition("[:")
-        n_train = min(subset, int(first.rstrip("]"))) if first else subset
-        data_spec, n_test = f"{base}[:{n_train}]", subset
+        data_spec, n_test = data.first_n_spec(data_spec, subset), subset
         n_validation = min(subset, n_validation or subset)
     try:
         result = training.train(
@@ -355,9 +402,9 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         record = {
             "id": experiment.id, "title": experiment.title, "model": experiment.model,
             "overrides": dict(experiment.overrides), "data": recipe["data"], "epochs": epochs, "runs": runs,
-            "seeds": [seed], "book": dataclasses.asdict(experiment.book) if experiment.book else None,
+            "seeds": [seed], "book": book_dict(experiment),
             "measured": None, "diverged": str(err), "note": experiment.note, "hardware": hardware(),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"), "command": command,
+            "date": today(), "command": command,
         }
         out.mkdir(parents=True, exist_ok=True)
         (out / "experiment.json").write_text(json.dumps(record, indent=2))
@@ -365,7 +412,7 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
             print(f"{experiment.id} {experiment.title}: diverged: {err}", flush=True)
         return record
     best = result.runs[result.best_run]
-    measured = result.reported if "member" in registry.card(experiment.model).architecture else None
+    measured = result.reported if registry.card(experiment.model).is_ensemble else None
     record = make_record(
         experiment.id, best.history, seeds=[r.seed for r in result.runs], runs=runs, measured=measured,
         wall_time=result.wall_time, command=command,
@@ -393,9 +440,9 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
     ``measured`` (a fraction) overrides it, e.g. with an ensemble's vote.
     """
     experiment = get(experiment_id)
-    recipe = experiment.recipe()
+    recipe = experiment.settings()
     book = experiment.book
-    ensemble = "member" in registry.card(experiment.model).architecture
+    ensemble = registry.card(experiment.model).is_ensemble
     rule = protocol(experiment)
     split = rule.split
     if measured is None:
@@ -416,7 +463,7 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         "runs": runs,
         "seeds": list(seeds),
         "protocol": _VOTE if ensemble else rule.describe(),
-        "book": dataclasses.asdict(book) if book else None,
+        "book": book_dict(experiment),
         "measured": {"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
         **({} if ensemble else {
             "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
@@ -426,10 +473,15 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         "note": " ".join(filter(None, [experiment.note, note])),
         "hardware": hardware_text or hardware(),
         "wall_time_s": round(wall_time, 1),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+        "date": today(),
         "command": command,
         "n_validation": experiment.n_validation,
     }
+
+
+def reduced_suffix(subset=None, epochs=None):
+    """The run directory suffix of a reduced run (``-subset60-epochs1``), so a smoke test never blocks the full run."""
+    return "".join(f"-{key}{value}" for key, value in (("subset", subset), ("epochs", epochs)) if value)
 
 
 def main(chapters, description, argv=None):
@@ -456,7 +508,7 @@ def main(chapters, description, argv=None):
             parser.error(f"unknown ids {sorted(unknown)}; this recipe runs {[e.id for e in selected]}")
         selected = [e for e in selected if e.id in wanted]
     # A reduced run gets a directory of its own, so a smoke test never blocks the full run.
-    suffix = "".join(f"-{key}{value}" for key, value in (("subset", args.subset), ("epochs", args.epochs)) if value)
+    suffix = reduced_suffix(args.subset, args.epochs)
     for experiment in selected:
         try:
             run(experiment.id, runs=args.runs, epochs=args.epochs, seed=args.seed,

@@ -34,7 +34,8 @@ def _check_hidden(value, name):
         value = (value,)
     if not isinstance(value, (tuple, list)) or not all(_is_int(v) and v > 0 for v in value):
         raise ValueError(
-            f"hidden must be a tuple of positive layer widths, e.g. hidden=(100,). "
+            f"hidden must be a tuple of positive layer widths, e.g. hidden=(100,) in Python or --set 'hidden=[100]' "
+            f"on the command line. "
             f"Received: hidden={value!r} for {name!r}."
         )
     return tuple(value)

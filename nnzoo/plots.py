@@ -524,7 +524,7 @@ def layer_speeds(speeds, layer_names=None, *, kind="lines", reference=None, titl
     measurement is used), or ``{network: per-layer speeds}`` for grouped
     bars, one group per hidden layer. ``reference`` (same shape) is drawn as
     black markers, e.g. the book's numbers
-    (``nnzoo.experiments.LEARNING_SPEED_AT_INIT``).
+    (``nnzoo.experiments.get("C5-05").book.values``).
 
     Args:
         layer_names: legend / axis names of the layers (default

@@ -98,6 +98,11 @@ class ModelCard:
         object.__setattr__(self, "recipe", _frozen(self.recipe))
 
     @property
+    def is_ensemble(self):
+        """Whether the network is a vote of independently trained members (``conv2_dropout_ensemble``)."""
+        return "member" in self.architecture
+
+    @property
     def weights(self):
         """The shipped weights' record (``nnzoo.pretrained.Weights``), or ``None``."""
         from nnzoo import pretrained  # noqa: PLC0415

@@ -12,7 +12,7 @@ Example:
 
 >>> from nnzoo import reproduce
 >>> reproduce.select(chapters=[5])
-['C5-01', 'C5-02', 'C5-03', 'C5-04']
+['C5-01', 'C5-02', 'C5-03', 'C5-04', 'C5-05', 'C5-06']
 >>> reproduce.reproduce(["C1-01"], out="runs/experiments")  # doctest: +SKIP
 """
 
@@ -98,9 +98,17 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
 def _outcome(record):
     if record.get("measured") is None:
         return f"diverged ({record.get('diverged', 'NaN')})"
-    book = record.get("book")
-    text = f"measured {record['measured']['accuracy']:.2f}%"
-    return text + (f", book {book['accuracy']:.2f}%" if book else ", no number in the book")
+    return f"measured {_number(record['measured'])}, book {_number(record.get('book')) or 'gives no number'}"
+
+
+def _number(number):
+    """An accuracy as ``97.92%`` (or a study's values, e.g. a speed ratio); '' for none."""
+    if not number:
+        return ""
+    if number.get("accuracy") is not None:
+        return f"{number['accuracy']:.2f}%"
+    values = number.get("values") or {}
+    return "; ".join(f"{value}" for value in values.values()) if len(values) == 1 else f"{len(values)} values"
 
 
 def summary(ids, records):
@@ -111,8 +119,8 @@ def summary(ids, records):
         if record is None:
             lines.append(f"{experiment_id:<16} {'':>8} {'(not run)':>11}")
             continue
-        book = f"{record['book']['accuracy']:.2f}" if record.get("book") else "–"
-        measured = f"{record['measured']['accuracy']:.2f}" if record.get("measured") else "diverged"
+        book = _number(record.get("book")).rstrip("%") or "–"
+        measured = _number(record["measured"]).rstrip("%") if record.get("measured") else "diverged"
         minutes = f"{record['wall_time_s'] / 60:.1f}" if record.get("wall_time_s") is not None else "–"
         lines.append(f"{experiment_id:<16} {book:>8} {measured:>11} {record.get('runs', '–'):>5} {minutes:>8}")
     return "\n".join(lines)

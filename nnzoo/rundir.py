@@ -10,9 +10,11 @@ JSON files are written atomically (a temporary file renamed into place).
 """
 
 import contextlib
+import datetime
 import fcntl
 import json
 import os
+import platform
 from pathlib import Path
 
 __all__ = ["RECIPE", "HISTORY", "SUMMARY", "SELECTED_WEIGHTS", "MODEL_FILES", "write_json", "read_json",
@@ -59,15 +61,12 @@ def run_dir_model(directory):
     return max(checkpoints, key=lambda p: int(p.stem.split("-")[-1]), default=None)
 
 
-def read_json(path, what):
-    """Parse a JSON file nnzoo wrote; a broken one is a ValueError naming it and the fix."""
+def read_json(path, what, fix="Restore it, or delete the run directory and train again."):
+    """Parse a JSON file; a broken one is a ValueError naming it, what it is and ``fix``."""
     try:
         return json.loads(Path(path).read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(
-            f"{str(path)!r} ({what}) is not valid JSON: {err}. Restore it, or delete the run directory "
-            f"and train again."
-        ) from None
+        raise ValueError(f"{str(path)!r} ({what}) is not valid JSON: {err}. {fix}") from None
 
 
 def load_model_file(path, compile=True):
@@ -79,10 +78,12 @@ def load_model_file(path, compile=True):
     import nnzoo  # noqa: PLC0415
 
     nnzoo._import_keras_side()  # its costs, layers and BookModel, for Keras to find by name
+    in_run = is_run_dir(Path(path).parent)
+    fix = ("Delete it; the run directory then falls back to its last good checkpoint or trains that epoch again."
+           if in_run else "Save the model again (model.save) or copy the file again.")
     if Path(path).is_file() and not zipfile.is_zipfile(path):
         raise ValueError(
-            f"{str(path)!r} is not a readable .keras model (truncated, corrupt or not a Keras archive). Delete it; "
-            f"a run directory then falls back to its last good checkpoint or trains that epoch again."
+            f"{str(path)!r} is not a readable .keras model (truncated, corrupt or not a Keras archive). {fix}"
         )
     try:
         return keras.models.load_model(path, compile=compile)
@@ -91,8 +92,7 @@ def load_model_file(path, compile=True):
             raise
         raise ValueError(
             f"{str(path)!r} is not a readable .keras model (truncated or corrupt: {type(err).__name__}: "
-            f"{str(err)[:200]}). Delete it; a run directory then falls back to its last good checkpoint or "
-            f"trains that epoch again."
+            f"{str(err)[:200]}). {fix}"
         ) from err
 
 
@@ -120,3 +120,22 @@ def lock(directory):
         yield
     finally:
         handle.close()
+
+
+def hardware():
+    """A one-line description of the machine and the Keras backend."""
+    import keras  # noqa: PLC0415
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores; Keras {keras.__version__} ({keras.backend.backend()} backend), "
+            f"Python {platform.python_version()}")
+
+
+def today():
+    """Today's UTC date, as the records write it."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")

@@ -25,7 +25,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import time
 from pathlib import Path
 
@@ -117,24 +116,16 @@ class TrainResult:
         return self.runs[self.best_run].validation_accuracy
 
 
-_DATA_SPEC = re.compile(r"^(mnist|expanded)(?:\[:(\d+)\])?$")
-
-
 def load_data(spec, *, n_validation=None, n_test=None):
     """The book split for a recipe's ``data`` string: ``mnist``, ``expanded``, ``mnist[:1000]``.
 
     All images are float32 in [0, 1]. ``n_validation`` / ``n_test`` keep the
     first n images.
     """
-    match = _DATA_SPEC.match(str(spec))
-    if not match:
-        raise ValueError(
-            f"Unknown data. Received: data={spec!r}. Expected 'mnist', 'expanded' or a "
-            f"first-n subset such as 'mnist[:1000]'."
-        )
-    loader = data.load_expanded_split if match.group(1) == "expanded" else data.load_split
+    source, first = data.parse_spec(spec)
+    loader = data.load_expanded_split if source == "expanded" else data.load_split
     split = loader(dtype="uint8")
-    train = split.train if not match.group(2) else data.subset(split.train, int(match.group(2)))
+    train = split.train if not first else data.subset(split.train, first)
 
     def as_float(dataset, n=None):
         dataset = data.subset(dataset, n) if n else dataset
@@ -149,8 +140,7 @@ def _epoch_seed(seed, epoch):
 
 
 def _accuracy(model, dataset):
-    predictions = model.predict(dataset.x, batch_size=1000, verbose=0)
-    return float(np.mean(np.argmax(predictions, axis=1) == dataset.y))
+    return data.accuracy(model.predict(dataset.x, batch_size=1000, verbose=0), dataset.y)
 
 
 class _RunLog:
@@ -451,7 +441,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
                                         and schedule["eta_final"] > 0):
         raise ValueError(f"eta_final must be a number > 0. Received: eta_final={schedule['eta_final']!r}.")
     options.resolve(model_card, overrides, extra_keys=())  # bad overrides fail before any data is read
-    callbacks_for = _callbacks_for(callbacks, runs, "member" in model_card.architecture)
+    callbacks_for = _callbacks_for(callbacks, runs, model_card.is_ensemble)
     data_spec = data or model_card.recipe["data"]
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
     recipe = dict(model_card.recipe)
@@ -464,7 +454,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     protocol = protocol or Protocol.for_card(model_card)
     book = book if book is not None else _card_book(model_card)
     out = Path(out or default_out(name, seed))
-    ensemble = "member" in model_card.architecture
+    ensemble = model_card.is_ensemble
     _check_out(out, runs, ensemble)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -563,7 +553,7 @@ def _card_book(model_card):
 
 def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose, book):
     description = protocol.describe()
-    if "member" in model_card.architecture:
+    if model_card.is_ensemble:
         description = "plurality vote of independently trained members on the test set; members: " + description
     result = TrainResult(
         name=model_card.name,

@@ -1,34 +1,14 @@
-"""Chapter 1's baselines on the book split: random guessing, average darkness, and (with scikit-learn) an SVM.
+"""Chapter 1's baselines on the book split: C1-05 random guessing, C1-06 average darkness and, with --svm,
+C1-07 the SVM (scikit-learn: pip install -e ".[svm]"; ~10 minutes for the book-era and today's defaults).
 
-    python recipes/ch1_baselines.py [--svm]
+    python recipes/ch1_baselines.py [--svm] [--out runs/experiments]
 """
 
-import argparse
-import time
+import sys
 
-from nnzoo import baselines, data
-from nnzoo.experiments import BASELINES
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--svm", action="store_true",
-                        help="also fit the SVM with today's and with the book's defaults (scikit-learn; ~10 minutes)")
-    args = parser.parse_args()
-    split = data.load_split()
-    runs = {"C1-05": lambda: baselines.random_guess(split.test),
-            "C1-06": lambda: baselines.average_darkness(split.train, split.test)}
-    if args.svm:
-        runs["C1-07"] = lambda: baselines.svm(split.train, split.test)
-        runs["C1-07 (gamma='auto', the book's scikit-learn default)"] = lambda: baselines.svm(
-            split.train, split.test, gamma="auto")
-    for experiment_id, score in runs.items():
-        title, book, source = BASELINES[experiment_id.split()[0]]
-        started = time.perf_counter()
-        accuracy = score()
-        print(f"{experiment_id} {title}: measured {100 * accuracy:.2f}%, book {book:.2f}% ({source}), "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
-
+from nnzoo import experiments
 
 if __name__ == "__main__":
-    main()
+    argv = sys.argv[1:]
+    ids = ["C1-05", "C1-06"] + (["C1-07"] if "--svm" in argv else [])
+    sys.exit(experiments.main([1], __doc__, argv=["--only", *ids, *(a for a in argv if a != "--svm")]))

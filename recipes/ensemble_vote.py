@@ -37,7 +37,7 @@ def main():
         model = keras.models.load_model(path)
         p = model.predict(test.x, batch_size=1000, verbose=0)
         probabilities.append(p)
-        accuracy = float(np.mean(np.argmax(p, axis=1) == test.y))
+        accuracy = data.accuracy(p, test.y)
         members.append({"member": member_dir.name, "model": str(path), "epochs": epochs, "test_accuracy": accuracy})
         print(f"{member_dir.name}: {path.name} test accuracy {accuracy:.2%}")
     wrong = int(np.sum(layers.vote(probabilities) != test.y))

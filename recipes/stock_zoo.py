@@ -15,10 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import nnzoo
-from nnzoo import experiments, pretrained, registry, training
+from nnzoo import data, experiments, pretrained, registry, training
 
 
 def main(argv=None):
@@ -57,14 +55,14 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     record = json.loads((run_dir / "experiment.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
     best = summary["runs"][summary["best_run"]]
-    ensemble = "member" in registry.card(name).architecture
+    ensemble = registry.card(name).is_ensemble
     model = registry.build(name, compile=False, weights=str(run_dir))
     file = shelf / f"{name}.weights.h5"
     model.save_weights(file)
     shipped = registry.build(name, compile=False, weights=str(file))  # measure what ships, read back
     test = training.load_data("mnist").test
     probabilities = shipped.predict(test.x, batch_size=1000, verbose=0)
-    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == test.y))
+    accuracy = data.accuracy(probabilities, test.y)
     history = json.loads((Path(best["run_dir"]) / "history.json").read_text())
     if ensemble:
         selected_by = {"split": "test", "accuracy": summary["reported"]}

@@ -30,7 +30,7 @@ def test_chapter_recipe_runs_every_experiment(script, tmp_path, monkeypatch, mni
         assert record.get("measured") is not None or record.get("diverged")
         if record.get("measured") is not None:
             assert "subset of 60 images" in record["reduced_budget"]
-            assert 0 <= record["measured"]["accuracy"] <= 100
+            assert "values" in record["measured"] or 0 <= record["measured"]["accuracy"] <= 100
 
 
 def test_a_smoke_test_never_blocks_the_full_run(tmp_path, monkeypatch, mnist_split):
@@ -63,11 +63,13 @@ def test_ch1_network_main_job_runs(monkeypatch, capsys, mnist_split):
     assert "Epoch 0:" in out and "book:     95.42%" in out
 
 
-def test_baselines_recipe(monkeypatch, capsys, mnist_split):
-    monkeypatch.setattr(sys, "argv", ["ch1_baselines.py"])
-    runpy.run_path(str(RECIPES / "ch1_baselines.py"), run_name="__main__")
+def test_baselines_recipe(tmp_path, monkeypatch, capsys, mnist_split):
+    run_script("ch1_baselines.py", ["--out", str(tmp_path)], monkeypatch)
     out = capsys.readouterr().out
-    assert "C1-06 average darkness: measured 22.25%" in out
+    assert "C1-06 average darkness: measured 22.25% (test), book 22.25% (test)" in out
+    record = json.loads((tmp_path / "C1-06" / "experiment.json").read_text())
+    assert record["kind"] == "baseline" and record["measured"]["accuracy"] == 22.25 and not record["reduced_budget"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["C1-05", "C1-06"]  # the SVM only with --svm
 
 
 def test_ensemble_vote_recipe(tmp_path, monkeypatch, capsys, mnist_split):
@@ -99,12 +101,16 @@ def test_results_table_renders_the_records(tmp_path, monkeypatch, mnist_split):
 
 
 def test_more_data_recipe_writes_curves_and_figures(tmp_path, monkeypatch, capsys, mnist_split):
-    out = tmp_path / "curves.json"
-    monkeypatch.setattr(sys, "argv", ["ch3_more_data.py", "--sizes", "100", "500", "--full-epochs", "1",
-                                      "--json", str(out), "--plot", str(tmp_path)])
-    runpy.run_path(str(RECIPES / "ch3_more_data.py"), run_name="__main__")
-    curves = json.loads(out.read_text())["curves"]["network"]
-    assert set(curves) == {"100", "500"} and all(10.0 < value <= 100.0 for value in curves.values())
-    assert "500 images: network" in capsys.readouterr().out
+    run_script("ch3_more_data.py", ["--subset", "500", "--epochs", "1", "--out", str(tmp_path), "--plot",
+                                    str(tmp_path)], monkeypatch)
+    record = json.loads((tmp_path / "C3-14-subset500-epochs1" / "experiment.json").read_text())
+    curves = record["curves"]
+    assert set(curves["network"]) == set(curves["SVM"]) == {"100", "200", "500"}
+    assert all(10.0 < value <= 100.0 for curve in curves.values() for value in curve.values())
+    assert record["measured"] == {"accuracy": curves["SVM"]["500"], "split": "validation", "report": "peak"}
+    assert record["reduced_budget"] == "1 of 30 epochs; subset of 500 images"
+    assert "C3-14 500 images: network" in capsys.readouterr().out
+    table = results.render({"C3-14": record})
+    assert "| SVM % | " + " | ".join(f"{curves['SVM'][n]:.2f}" for n in ("100", "200", "500")) + " |" in table
     assert (tmp_path / "p18_accuracy_vs_size.png").stat().st_size > 10_000
     assert (tmp_path / "p19_accuracy_vs_size_log.png").stat().st_size > 10_000

@@ -1,6 +1,7 @@
 """Regression tests of the reliability sweep (#13): each reproduces one finding; numbers follow the issue."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -124,6 +125,11 @@ def test_the_list_of_overrides_train_takes_advertises_none_that_fail(capsys):
     assert "compile is not a model override of train" in capsys.readouterr().err
 
 
+def test_the_hidden_hint_names_the_command_line_spelling():
+    with pytest.raises(ValueError, match=re.escape("--set 'hidden=[100]' on the command line")):
+        nnzoo.build("network2", hidden="100")
+
+
 @pytest.mark.parametrize("text", ["[100]", "(100,)", "100"])
 def test_the_hidden_hint_works_on_the_command_line(text):
     assert cli._parse_value(text) in ((100,), 100)
@@ -162,8 +168,8 @@ def test_bad_arguments_are_value_errors(tmp_path, capsys):
 
 def test_broken_files_are_named(tmp_path, capsys):
     (tmp_path / "garbage.keras").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=r"garbage.keras' is not a readable .keras model"):
-        nnzoo.load(tmp_path / "garbage.keras")
+    with pytest.raises(ValueError, match=r"garbage.keras' is not a readable .keras model.*Save the model again"):
+        nnzoo.load(tmp_path / "garbage.keras")  # a file of its own: no run-directory advice
     (tmp_path / "bad.weights.h5").write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match=r"bad.weights.h5' is not a readable .weights.h5 file"):
         nnzoo.build("network2", weights=str(tmp_path / "bad.weights.h5"))
@@ -171,7 +177,9 @@ def test_broken_files_are_named(tmp_path, capsys):
     nnzoo.build("network2", compile=False).save_weights(tmp_path / "ok.weights.h5")
     assert cli.main(["export", "network2", "--weights", str(tmp_path / "ok.weights.h5"),
                      "--metadata", str(tmp_path / "meta.json"), "--out", str(tmp_path / "sm")]) == 2
-    assert "meta.json' (--metadata) is not valid JSON" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "meta.json' (--metadata) is not valid JSON" in err and "it must hold one JSON object" in err
+    assert "run directory" not in err
 
 
 def test_broken_history_is_named(tmp_path, mnist_split):

@@ -119,18 +119,15 @@ def p34():
 
 
 def p29():
-    import nnzoo
-    from nnzoo import callbacks, data, plots
-    from nnzoo.experiments import LEARNING_SPEED_AT_INIT
+    """From C5-05's record (docs/runs/cpu/C5-05/experiment.json): the speeds at initialisation beside the book's."""
+    from nnzoo import plots
 
-    train = data.subset(data.load_split().train, 1000)
-    speeds = {}
-    for name in LEARNING_SPEED_AT_INIT:
-        speed = callbacks.LayerLearningSpeed((train.x, train.y))
-        speed.set_model(nnzoo.build(name, seed=0))
-        speeds[name] = speed.measure()
-        print(f"  {name}: {', '.join(f'{s:.3f}' for s in speeds[name])}")
-    return plots.layer_speeds(speeds, kind="bars", reference=LEARNING_SPEED_AT_INIT,
+    (path,) = _need(EXPERIMENTS / "C5-05" / "experiment.json")
+    record = json.loads(path.read_text())
+    speeds = {name: values["speeds"][0] for name, values in record["speeds"].items()}
+    for name, values in speeds.items():
+        print(f"  {name}: {', '.join(f'{s:.3f}' for s in values)}")
+    return plots.layer_speeds(speeds, kind="bars", reference=record["book"]["values"],
                               title="P29: speed of learning ‖∂C/∂bˡ‖ at initialisation\n"
                                     "(first 1,000 training images, seed 0; bars measured, black: the book)",
                               out=HERE / "p29_speed_at_init.png")
