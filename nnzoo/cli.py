@@ -131,7 +131,10 @@ def _export(args):
 
     try:
         registry.card(args.name)
-        metadata = dict(rundir.read_json(args.metadata, "--metadata", 'Fix it: it must hold one JSON object, e.g. {"test_accuracy": 0.99}.')) if args.metadata else {}
+        metadata = {}
+        if args.metadata:
+            metadata = dict(rundir.read_json(args.metadata, "--metadata",
+                                             'Fix it: it must hold one JSON object, e.g. {"test_accuracy": 0.99}.'))
         model, measured = _trained_model(args.name, args.weights)
         version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name,
                                    metadata={**measured, **metadata})

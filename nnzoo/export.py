@@ -138,7 +138,11 @@ def export(model, path, *, card=None, metadata=None):
     try:
         # The payload is a fresh subdirectory (mkdtemp's is mode 0700, too strict for a server user).
         payload = tmp / "version"
-        archive.write_out(str(payload), verbose=False)
+        try:
+            archive.write_out(str(payload), verbose=False)
+        except tf.errors.ResourceExhaustedError as err:  # TensorFlow's own error for a full disk
+            raise OSError(errno.ENOSPC, f"No space left to write the SavedModel under {str(base)!r} "
+                                        f"({err.message.splitlines()[0][:200]})") from err
         card_fields["saved_model_sha256"] = sha256(payload / "saved_model.pb")
         card_fields["exported_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         (payload / CARD_DIR).mkdir()
@@ -154,7 +158,7 @@ def read_card(version_dir):
     version_dir = Path(version_dir)
     for path in (version_dir / CARD_DIR / CARD_FILE, version_dir / CARD_FILE):
         if path.is_file():
-            return rundir.read_json(path, "a SavedModel's model card")
+            return rundir.read_json(path, "a SavedModel's model card", "Export the model again (nnzoo export).")
     raise FileNotFoundError(f"{str(version_dir)!r} holds no {CARD_DIR}/{CARD_FILE}: is it a version directory "
                             f"written by nnzoo.export?")
 

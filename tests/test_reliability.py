@@ -241,3 +241,19 @@ def test_an_abandoned_export_is_cleaned_up(tmp_path):
     alive.mkdir()
     export.export(nnzoo.build("shallow_sigmoid", compile=False), base)
     assert not dead.exists() and alive.exists()
+
+
+def test_a_full_disk_during_export_is_one_line(tmp_path, capsys, monkeypatch):
+    """#13.8: TensorFlow reports a full disk as its own ResourceExhaustedError; the CLI says it in one line."""
+    import keras
+
+    def full_disk(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "tmp; No space left on device [Op:SaveV2]")
+
+    nnzoo.build("network2", compile=False).save_weights(tmp_path / "ok.weights.h5")
+    monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", full_disk)  # the backend's class
+    assert cli.main(["export", "network2", "--weights", str(tmp_path / "ok.weights.h5"), "--out",
+                     str(tmp_path / "sm")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left to write the SavedModel under" in err
+    assert not [p for p in (tmp_path / "sm").iterdir()]  # the temporary version is gone
