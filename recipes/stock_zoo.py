@@ -43,10 +43,18 @@ def main(argv=None):
 
 
 def _complete(record, experiment, out):
-    """A record of the full recipe whose runs left their selected weights beside it."""
+    """A record of the full recipe whose every run has all its epochs (a re-run in progress has fewer) and
+    whose pick ships or left its selected weights beside it (the shelf keeps each set of weights once, and a
+    fresh checkout has no run weights)."""
     if record.get("reduced_budget") or not record.get("measured"):
         return False
     run_dir = out / experiment.id
+    histories = list(run_dir.glob("history.json")) + list(run_dir.glob("run-*/history.json"))
+    if not histories or any(len(json.loads(path.read_text())) != record["epochs"] for path in histories):
+        return False
+    shipped = pretrained.get(experiment.model)
+    if shipped is not None and shipped.experiment == experiment.id and shipped.date == record.get("date"):
+        return True
     return any(run_dir.rglob("selected.weights.h5"))
 
 
