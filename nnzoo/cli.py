@@ -371,6 +371,8 @@ def make_parser():
                                   help="run each experiment as a task on this Ray cluster ('auto', 'ray://host:10001')")
     reproduce_parser.add_argument("--results", metavar="FILE.md",
                                   help="re-render the results table in FILE.md (e.g. docs/RESULTS.md) from the records")
+    reproduce_parser.add_argument("--figures", metavar="DIR",
+                                  help="draw the book's figures whose experiments have records (needs matplotlib)")
     reproduce_parser.set_defaults(run=_reproduce)
     plot_parser = verbs.add_parser("plot", help="draw a figure of the book from run directories as a PNG")
     plot_parser.add_argument("runs", nargs="+", metavar="RUN_DIR",

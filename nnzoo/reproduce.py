@@ -58,7 +58,7 @@ def _run_one(experiment_id, out, seed):
                            command=f"nnzoo reproduce {experiment_id} --out {out}")
 
 
-def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=None, log=print):
+def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=None, figures_dir=None, log=print):
     """Train every experiment of ``ids`` that is not complete in ``out``; return their records by id.
 
     Args:
@@ -69,6 +69,8 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
             experiment as a Ray task, or ``None`` to run them here, one after the other.
         results_file: a Markdown file with the results table's markers
             (``docs/RESULTS.md``) to re-render from the records under ``out``.
+        figures_dir: draw there the book's figures (``nnzoo.figures``) all of
+            whose experiments are among ``ids`` and complete.
         log: where progress lines go.
     """
     out = Path(out)
@@ -92,6 +94,12 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
     if results_file:
         results.write_into(results_file, results.render(results.load_records(out)))
         log(f"rendered {results_file} from the records under {out}")
+    if figures_dir:
+        from nnzoo import figures  # noqa: PLC0415
+
+        for name in figures.for_experiments([i for i in ids if is_complete(out / i)]):
+            files = figures.draw(name, runs=out, out=figures_dir)
+            log(f"{name}: " + ", ".join(str(f) for f in files))
     return all_records
 
 
@@ -150,7 +158,7 @@ def main(args):
     """The ``nnzoo reproduce`` command."""
     ids = select(args.ids or (), args.chapter or ())
     reproduce(ids, out=args.out, seed=args.seed, ray=args.ray, results_file=args.results,
-              log=lambda line: print(line, flush=True))
+              figures_dir=args.figures, log=lambda line: print(line, flush=True))
     return 0
 
 

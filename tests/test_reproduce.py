@@ -1,6 +1,7 @@
 """``nnzoo reproduce`` (#14): trains what is not complete, skips what is, summarises; the same on Ray."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,24 @@ def test_ray_missing_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(ValueError, match=r"pip install -e \"\.\[ray\]\""):
         reproduce.reproduce(["C3-20"], out=tmp_path, ray="auto", log=lambda line: None)
+
+
+def test_reproduce_draws_the_figures_of_what_it_ran(tmp_path, mnist_split):
+    """#14: C5-05 (seconds: one gradient per net) gives its record, its RESULTS row and P29."""
+    lines = []
+    records = reproduce.reproduce(["C5-05"], out=tmp_path / "runs", figures_dir=tmp_path / "figures",
+                                  log=lines.append)
+    assert set(records["C5-05"]["measured"]["values"]) == {"deep_sigmoid_2", "deep_sigmoid_3", "deep_sigmoid_4"}
+    assert (tmp_path / "figures" / "p29_speed_at_init.png").stat().st_size > 10_000
+    assert any(line.startswith("P29: ") for line in lines)
+
+
+def test_figures_from_the_committed_records(tmp_path):
+    from nnzoo import figures
+
+    assert figures.for_experiments(["C3-07", "C3-22-eta0.025", "C3-22-eta0.25"]) == ["P8-P11"]
+    runs = Path(__file__).resolve().parent.parent / "docs" / "runs" / "cpu"
+    files = figures.draw("P25", runs=runs, out=tmp_path)
+    assert [f.name for f in files] == ["p25_learning_rates.png"] and files[0].stat().st_size > 10_000
+    with pytest.raises(FileNotFoundError, match="P23 needs .*C3-15-large/experiment.json"):
+        figures.draw("P23", runs=tmp_path, out=tmp_path)

@@ -32,13 +32,6 @@ def _need(*paths):
     return paths
 
 
-def _finished(experiment_id):
-    """The run directory of a chapter 3 experiment, once its experiment.json is written."""
-    run_dir = EXPERIMENTS / experiment_id
-    _need(run_dir / "experiment.json")
-    return run_dir
-
-
 def p37():
     from nnzoo import plots
 
@@ -118,94 +111,28 @@ def p34():
     return fig
 
 
-def p29():
-    """From C5-05's record (docs/runs/cpu/C5-05/experiment.json): the speeds at initialisation beside the book's."""
-    from nnzoo import plots
-
-    (path,) = _need(EXPERIMENTS / "C5-05" / "experiment.json")
-    record = json.loads(path.read_text())
-    speeds = {name: values["speeds"][0] for name, values in record["speeds"].items()}
-    for name, values in speeds.items():
-        print(f"  {name}: {', '.join(f'{s:.3f}' for s in values)}")
-    return plots.layer_speeds(speeds, kind="bars", reference=record["book"]["values"],
-                              title="P29: speed of learning ‖∂C/∂bˡ‖ at initialisation\n"
-                                    "(first 1,000 training images, seed 0; bars measured, black: the book)",
-                              out=HERE / "p29_speed_at_init.png")
+FIGURES = {"P37": p37, "P38": p38, "P35": p35, "P34": p34}
 
 
-def p30_p32():
-    """From the speeds ``recipes/ch5.py`` records (C5-06) in docs/runs/cpu/C5-06/speeds.json."""
-    from nnzoo import plots
+def _from_records(name):
+    """A figure drawn from the experiments' records alone (``nnzoo.figures``), from docs/runs/cpu."""
+    def figure():
+        from nnzoo import figures
 
-    (path,) = _need(EXPERIMENTS / "C5-06" / "speeds.json")
-    record = json.loads(path.read_text())
-    figures = []
-    for number, depth in ((30, 2), (31, 3), (32, 4)):
-        name = f"deep_sigmoid_{depth}"
-        if name not in record["networks"]:
-            raise Missing(f"{path.relative_to(ROOT)} has no {name}")
-        speeds = record["networks"][name]["speeds"]
-        figures.append(plots.layer_speeds(
-            speeds, [f"Hidden layer {i + 1}" for i in range(depth)],
-            title=f"P{number}: speed of learning, {depth} hidden layers ({name})\n"
-                  f"batch gradient descent on {record['images']:,} images, η = {record['eta']}, "
-                  f"{len(speeds) - 1} epochs",
-            out=HERE / f"p{number}_speed_{depth}_hidden.png"))
-    return figures
+        sources, _ = figures.FIGURES[name]
+        _need(*(EXPERIMENTS / experiment_id / "experiment.json" for experiment_id in sources))
+        return figures.draw(name, runs=EXPERIMENTS, out=HERE)
+    return figure
 
 
-def p08_p11():
-    from nnzoo import plots
+def _record_figures():
+    from nnzoo import figures
 
-    return plots.overfitting(_finished("C3-07"), out=HERE / "p08-p11_overfitting.png",
-                             title="P8-P11: overfitting, network2 on 1,000 images, λ = 0 (C3-07)")
-
-
-def p12():
-    from nnzoo import plots
-
-    return plots.train_vs_test(_finished("C3-08"), out=HERE / "p12_train_vs_test.png",
-                               title="P12: training vs test accuracy, 50,000 images, λ = 0 (C3-08)")
-
-
-def p13_p14():
-    from nnzoo import plots
-
-    return plots.overfitting(_finished("C3-09"), out=HERE / "p13-p14_l2_overfitting.png",
-                             title="P13/P14: L2 λ = 0.1 on 1,000 images (C3-09)")
-
-
-def p15():
-    from nnzoo import plots
-
-    return plots.train_vs_test(_finished("C3-10"), out=HERE / "p15_l2_train_vs_test.png",
-                               title="P15: training vs test accuracy, L2 λ = 5.0, 50,000 images (C3-10)")
-
-
-def p23():
-    from nnzoo import plots
-
-    runs = [_finished("C3-15-large"), _finished("C3-15-default")]
-    return plots.accuracy_curves(runs, labels=["old initialisation N(0, 1)", "new initialisation N(0, 1/√n_in)"],
-                                 title="P23: old vs new weight initialisation, 30 hidden (C3-15)",
-                                 out=HERE / "p23_init.png")
-
-
-def p25():
-    from nnzoo import plots
-
-    etas = ("0.025", "0.25", "2.5")
-    runs = [_finished(f"C3-22-eta{eta}") for eta in etas]
-    return plots.training_costs(runs, labels=[f"η = {eta}" for eta in etas],
-                                title="P25: training cost for three learning rates (C3-22)",
-                                out=HERE / "p25_learning_rates.png")
-
-
-FIGURES = {"P37": p37, "P38": p38, "P35": p35, "P34": p34, "P29": p29, "P30-P32": p30_p32, "P8-P11": p08_p11, "P12": p12,
-           "P13-P14": p13_p14, "P15": p15, "P23": p23, "P25": p25}
+    return {name: _from_records(name) for name in figures.FIGURES}
 
 
 def main(argv):
+    FIGURES.update(_record_figures())
     wanted = argv or list(FIGURES)
     unknown = [name for name in wanted if name not in FIGURES]
     if unknown:
