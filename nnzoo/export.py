@@ -52,7 +52,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import rundir, weights_io
+from nnzoo import data, rundir, weights_io
 from nnzoo.files import sha256
 from nnzoo.rundir import load_model_file, run_dir_model
 
@@ -64,8 +64,8 @@ CARD_DIR = "assets.extra"
 CARD_FORMAT = 1
 _VERSION_NAME = re.compile(r"[0-9]+")
 _TMP_PREFIX = ".nnzoo-export-"
-_IMAGE_SHAPE = (None, 28, 28, 1)
-_NUM_CLASSES = 10
+_IMAGE_SHAPE = (None, *data.IMAGE_SHAPE)
+_NUM_CLASSES = data.NUM_CLASSES
 
 
 # ----------------------------------------------------------------------------- export
@@ -173,7 +173,7 @@ def _serving_function(model, tf):
         # convolution, it aborts the whole process instead). Not tf.ensure_shape: TF.js (4.22) cannot
         # run its EnsureShape op, it reads the shape as an input where TensorFlow has an attribute
         # (tests/test_web_ops.py).
-        padded = tf.concat([image, tf.zeros([1, 28, 28, 1], image.dtype)], axis=0, name="pad_and_check_image_shape")
+        padded = tf.concat([image, tf.zeros([1, *data.IMAGE_SHAPE], image.dtype)], axis=0, name="pad_and_check_image_shape")
         batch = tf.shape(padded)[0] - 1
         probabilities = tf.cast(model(padded, training=False), tf.float32)[:batch]
         # An image outside the contract (a pixel < 0, > 1 or NaN, e.g. raw 0-255 pixels) gets
