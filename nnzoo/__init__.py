@@ -8,6 +8,7 @@
 
 import importlib
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -45,8 +46,10 @@ def _import_keras_side():
 
 # `import nnzoo` registers nnzoo's objects with Keras, so keras.models.load_model reads its models.
 # The `nnzoo` command sets _NNZOO_COMMAND_LINE to answer `nnzoo list`, `info` and `--help` without
-# TensorFlow; its other commands import the Keras side themselves.
-if not os.environ.pop("_NNZOO_COMMAND_LINE", None):
+# TensorFlow; its other commands import the Keras side themselves. `python -m nnzoo ...` is the same
+# command: while Python locates the module it runs, sys.argv[0] is "-m".
+_COMMAND_LINE = bool(os.environ.pop("_NNZOO_COMMAND_LINE", None)) or sys.argv[:1] == ["-m"]
+if not _COMMAND_LINE:
     _import_keras_side()
 
 __all__ = ["BookResult", "ModelCard", "Recipe", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",

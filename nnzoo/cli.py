@@ -166,6 +166,10 @@ def _trained_model(name, weights):
                                 f"a .weights.h5 file or a run directory of nnzoo train.")
     if not path.is_dir():
         return registry.build(name, compile=False, weights=str(path)), {}
+    if (path / "saved_model.pb").is_file() or any(path.glob("*/saved_model.pb")):
+        raise ValueError(f"--weights {weights} is an exported SavedModel, not weights to export: serve it as it is "
+                         f"(its signature needs no nnzoo). Export from the weights it came from: 'mnist', a run "
+                         f"directory, a .keras or a .weights.h5 file.")
     ensemble = card.is_ensemble
     run = path / "member-1" if ensemble else pretrained.run_weights(path).parent
     recipe = rundir.read_json(run / rundir.RECIPE, "a run's recipe") if (run / rundir.RECIPE).is_file() else None

@@ -67,3 +67,17 @@ def test_importing_the_library_leaves_logging_alone():
               "print(before == state())\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_python_dash_m_nnzoo_is_the_same_command():
+    """`python -m nnzoo list` answers without TensorFlow too (the package import sees argv[0] == "-m")."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "nnzoo", "list"], capture_output=True,
+                            text=True, timeout=600, env=env)
+    assert result.returncode == 0 and "conv2_dropout" in result.stdout
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "nnzoo" in imported and not imported & {"tensorflow", "keras", "jax"}
+    assert not [line for line in result.stderr.splitlines() if not line.startswith("import time:")]

@@ -4,6 +4,7 @@ import json
 import re
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -257,3 +258,10 @@ def test_a_full_disk_during_export_is_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No space left to write the SavedModel under" in err
     assert not [p for p in (tmp_path / "sm").iterdir()]  # the temporary version is gone
+
+
+def test_export_of_a_savedmodel_says_it_is_already_exported(capsys):
+    shipped = Path(__file__).resolve().parent.parent / "savedmodels" / "conv2_dropout"
+    assert cli.main(["export", "conv2_dropout", "--weights", str(shipped)]) == 2
+    err = capsys.readouterr().err
+    assert "is an exported SavedModel, not weights to export" in err and "nnzoo train" not in err
