@@ -171,7 +171,7 @@ def _trained_model(name, weights):
                          f"(its signature needs no nnzoo). Export from the weights it came from: 'mnist', a run "
                          f"directory, a .keras or a .weights.h5 file.")
     ensemble = card.is_ensemble
-    run = path / "member-1" if ensemble else pretrained.run_weights(path).parent
+    run = rundir.member_dirs(path, [1])[0] if ensemble else pretrained.run_weights(path).parent
     recipe = rundir.read_json(run / rundir.RECIPE, "a run's recipe") if (run / rundir.RECIPE).is_file() else None
     if recipe is None:  # a directory with a model but no record of its training: the card's recipe
         return registry.build(name, compile=False, weights=str(path)), {}
@@ -181,7 +181,7 @@ def _trained_model(name, weights):
     overrides = {k: v for k, v in recipe.items()
                  if k in options.BUILD_RECIPE_KEYS or (k in card.architecture and k != "member")}
     if ensemble:
-        overrides["n_members"] = len([d for d in path.glob("member-*") if d.is_dir()])
+        overrides["n_members"] = len(rundir.existing(path, "member"))
     model = registry.build(name, compile=False, weights=str(path),
                            **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
     measured = {"recipe": recipe}

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnzoo import rundir
 from nnzoo.rundir import read_json
 
 __all__ = [
@@ -105,16 +106,13 @@ def _history_source(run):
             f"No such run: {str(path)!r}. Expected a run directory holding history.json "
             f"(written by nnzoo.train / nnzoo train) or a history.json file."
         )
-    if (path / "history.json").is_file():
-        return _read_history(path / "history.json"), path.name
-    runs = sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith("run-"))
-    members = sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith("member-"))
-    summary = path / "summary.json"
-    if runs and summary.is_file():
-        best = read_json(summary, "a runs summary").get("best_run", 0)
-        chosen = path / f"run-{best + 1}" / "history.json"
-        if chosen.is_file():
-            return _read_history(chosen), path.name
+    if (path / rundir.HISTORY).is_file():
+        return _read_history(path / rundir.HISTORY), path.name
+    runs = [p.name for p in rundir.existing(path, "run")]
+    members = [p.name for p in rundir.existing(path, "member")]
+    best = rundir.best_run_dir(path) if runs else None
+    if best is not None and (best / rundir.HISTORY).is_file():
+        return _read_history(best / rundir.HISTORY), path.name
     if runs:
         raise ValueError(
             f"{path} holds runs ({', '.join(runs)}) and no summary.json naming the best; "

@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import weights_io
+from nnzoo import rundir, weights_io
 from nnzoo.files import sha256
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
 
@@ -218,7 +218,7 @@ def load_into(model, path, registered=()):
     """
     path = Path(path)
     members = [layer for layer in model.layers if layer.name.startswith("member_")]
-    if path.is_dir() and members and (path / "member-1").is_dir():
+    if path.is_dir() and members and rundir.existing(path, "member"):
         return _load_members(model, members, path)
     if path.is_dir():
         path = run_weights(path)
@@ -241,7 +241,7 @@ def run_weights(run_dir):
     else for its model (``nnzoo.load``'s choice).
     """
     run_dir = Path(run_dir)
-    summary_path = run_dir / "summary.json"
+    summary_path = run_dir / rundir.SUMMARY
     if summary_path.is_file():
         try:
             summary = json.loads(summary_path.read_text())
@@ -264,9 +264,10 @@ def run_weights(run_dir):
 def _load_members(model, members, run_dir):
     """An ensemble's run directory: each member's final model (what its vote was measured on)."""
     for index, member in enumerate(members, start=1):
-        found = run_dir_model(run_dir / f"member-{index}")
+        member_dir, = rundir.member_dirs(run_dir, [index])
+        found = run_dir_model(member_dir)
         if found is None:
-            raise WeightsError(f"{run_dir / f'member-{index}'} holds no trained model yet. Finish the ensemble's "
+            raise WeightsError(f"{member_dir} holds no trained model yet. Finish the ensemble's "
                                f"training first: nnzoo train {model.name} --out {run_dir}")
         trained = load_model_file(found, compile=False).get_weights()
         if [w.shape for w in trained] != [tuple(w.shape) for w in member.weights]:

@@ -18,7 +18,8 @@ import platform
 from pathlib import Path
 
 __all__ = ["RECIPE", "HISTORY", "SUMMARY", "SELECTED_WEIGHTS", "MODEL_FILES", "write_json", "read_json",
-           "run_dir_model", "load_model_file", "is_run_dir", "lock", "InUse"]
+           "run_dir_model", "load_model_file", "is_run_dir", "lock", "InUse", "checkpoint", "run_dirs",
+           "member_dirs", "existing", "best_run_dir"]
 
 RECIPE = "recipe.json"
 HISTORY = "history.json"
@@ -27,6 +28,37 @@ SUMMARY = "summary.json"
 SELECTED_WEIGHTS = "selected.weights.h5"
 MODEL_FILES = ("model.keras", "checkpoint-EPOCH.keras")
 _MARKERS = (RECIPE, HISTORY, SUMMARY, "run-1", "member-1", ".lock")
+
+
+def checkpoint(run_dir, epoch):
+    """The checkpoint written after ``epoch`` epochs: ``checkpoint-EPOCH.keras``."""
+    return Path(run_dir) / f"checkpoint-{epoch}.keras"
+
+
+def run_dirs(out, runs):
+    """Where ``runs`` runs of one recipe train: ``out`` itself for one run, else ``out/run-1`` ... ``out/run-K``."""
+    out = Path(out)
+    return [out] if runs == 1 else [out / f"run-{index}" for index in range(1, runs + 1)]
+
+
+def member_dirs(out, indices):
+    """An ensemble's members' run directories: ``out/member-1`` ... (1-based ``indices``)."""
+    return [Path(out) / f"member-{index}" for index in indices]
+
+
+def existing(out, kind="run"):
+    """The ``run-k`` (``kind="run"``) or ``member-k`` directories under ``out``, in order of k."""
+    found = [p for p in Path(out).glob(f"{kind}-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def best_run_dir(out):
+    """The run directory ``out/summary.json`` names as the best of several runs, or ``None``."""
+    summary = Path(out) / SUMMARY
+    if not summary.is_file():
+        return None
+    best = read_json(summary, "a runs summary").get("best_run", 0)
+    return Path(out) / f"run-{best + 1}"
 
 
 def write_json(path, value):
@@ -55,7 +87,7 @@ def run_dir_model(directory):
     history_path = directory / "history.json"
     if history_path.is_file():
         epochs = len(read_json(history_path, "a run's history"))
-        pointed = directory / f"checkpoint-{epochs}.keras"
+        pointed = checkpoint(directory, epochs)
         return pointed if pointed.is_file() else None
     checkpoints = [p for p in directory.glob("checkpoint-*.keras") if p.stem.split("-")[-1].isdigit()]
     return max(checkpoints, key=lambda p: int(p.stem.split("-")[-1]), default=None)

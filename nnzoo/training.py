@@ -31,11 +31,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import callbacks, data, layers, options, registry, rundir
+from nnzoo import callbacks, data, layers, options, registry, rundir, seeds
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.protocols import Protocol, best_validation_test, peak  # noqa: F401  (public here too)
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, read_json, write_json as _write_json
-from nnzoo.models.ensemble import member_seed
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "Diverged", "RunDirectoryError", "best_validation_test", "peak"]
 
@@ -135,10 +134,6 @@ def load_data(spec, *, n_validation=None, n_test=None):
                           as_float(split.test, n_test))
 
 
-def _epoch_seed(seed, epoch):
-    return int(np.random.SeedSequence([seed, 104729, epoch]).generate_state(1)[0] >> 1)
-
-
 def _accuracy(model, dataset):
     return data.accuracy(model.predict(dataset.x, batch_size=1000, verbose=0), dataset.y)
 
@@ -170,7 +165,7 @@ class _Run:
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe_path = run_dir / "recipe.json"
         recipe = {"name": name, **config}
-        self.history_path = run_dir / "history.json"
+        self.history_path = run_dir / rundir.HISTORY
         history = read_json(self.history_path, "a run's history") if self.history_path.exists() else []
         if not isinstance(history, list):
             raise RunDirectoryError(f"{self.history_path} is not a run history (a list of epochs). Delete the run "
@@ -195,7 +190,7 @@ class _Run:
             )
         _write_json(recipe_path, recipe)
         self.log = _RunLog(run_dir, verbose)
-        checkpoint = run_dir / f"checkpoint-{start}.keras"
+        checkpoint = rundir.checkpoint(run_dir, start)
         self.seed = seed = config["seed"]
         if start and checkpoint.exists():
             try:
@@ -242,7 +237,7 @@ class _Run:
         if config.get("eta_final"):  # geometric decay from eta to eta_final over the run
             fraction = epoch / max(epochs - 1, 1)
             self.model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
-        epoch_seed = _epoch_seed(self.seed, epoch)
+        epoch_seed = seeds.epoch_seed(self.seed, epoch)
         keras.utils.set_random_seed(epoch_seed)
         if self.protocol.shuffle:
             return np.random.default_rng(epoch_seed).permutation(len(self.split.train.y))
@@ -281,10 +276,10 @@ class _Run:
         # point leaves a history whose length names an existing checkpoint.
         if self.protocol.select([*self.history, entry])[0] == epoch:
             self._save_selected()
-        model.save(run_dir / f"checkpoint-{epoch + 1}.keras")
+        model.save(rundir.checkpoint(run_dir, epoch + 1))
         self.history.append(entry)
         _write_json(self.history_path, self.history)
-        (run_dir / f"checkpoint-{epoch}.keras").unlink(missing_ok=True)
+        rundir.checkpoint(run_dir, epoch).unlink(missing_ok=True)
         self.log(
             f"{name} seed {seed} epoch {epoch:3d}: loss {loss:.4f}  "
             f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
@@ -463,8 +458,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
             if ensemble:
                 return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce,
                                        callbacks_for, book)
-            configs = [dict(recipe, seed=seed + index) for index in range(runs)]
-            run_dirs = [out] if runs == 1 else [out / f"run-{index + 1}" for index in range(runs)]
+            configs = [dict(recipe, seed=seeds.run_seed(seed, index)) for index in range(runs)]
+            run_dirs = rundir.run_dirs(out, runs)
             run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
                                                                callbacks_for)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
@@ -519,7 +514,7 @@ def _check_out(out, runs, ensemble):
             f"{' ...' if len(held) > 5 else ''}); training would write into it. Choose a new or empty directory "
             f"for out= (--out)."
         )
-    several = sorted(entry.name for entry in out.glob("run-*") if entry.is_dir())
+    several = [entry.name for entry in rundir.existing(out, "run")]
     if ensemble:
         return
     if runs == 1 and several:
@@ -536,8 +531,8 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
     indices = range(1, n_members + 1)
-    trained = _train_runs(member, [dict(member_recipe, seed=member_seed(seed, index)) for index in indices],
-                          split, protocol, [out / f"member-{index}" for index in indices], verbose, callbacks_for)
+    trained = _train_runs(member, [dict(member_recipe, seed=seeds.member_seed(seed, index)) for index in indices],
+                          split, protocol, rundir.member_dirs(out, indices), verbose, callbacks_for)
     member_results = [result for result, _ in trained]
     probabilities = [model.predict(split.test.x, batch_size=1000, verbose=0) for _, model in trained]
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
@@ -568,7 +563,7 @@ def _finish(model_card, recipe, protocol, run_results, best, reported, test_accu
     )
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k != "runs"}
     summary["runs"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "history"} for r in run_results]
-    _write_json(Path(out) / "summary.json", summary)
+    _write_json(Path(out) / rundir.SUMMARY, summary)
     if verbose:
         book_text = f"{book[0]:.2f}% {book[1]} ({book[2]})" if book else "no number in the book"
         print(f"{model_card.name}: measured {100 * reported:.2f}% ({description}); book {book_text}", flush=True)

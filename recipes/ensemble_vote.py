@@ -17,8 +17,8 @@ import keras
 import numpy as np
 
 import nnzoo  # noqa: F401  (registers the custom objects the saved models use)
-from nnzoo import data, layers
-from nnzoo.export import run_dir_model
+from nnzoo import data, layers, rundir
+from nnzoo.rundir import run_dir_model
 
 
 def main():
@@ -28,8 +28,7 @@ def main():
     args = parser.parse_args()
     test = data.load_split().test
     members, probabilities = [], []
-    member_dirs = [p for p in args.run_dir.glob("member-*") if p.is_dir()]
-    for member_dir in sorted(member_dirs, key=lambda p: int(p.name.split("-")[1])):
+    for member_dir in rundir.existing(args.run_dir, "member"):
         path = run_dir_model(member_dir)
         if path is None:
             raise SystemExit(f"{member_dir} holds no model.keras or checkpoint-EPOCH.keras")

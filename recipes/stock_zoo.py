@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import nnzoo
-from nnzoo import data, experiments, pretrained, registry, training
+from nnzoo import data, experiments, pretrained, registry, rundir, training
 
 
 def main(argv=None):
@@ -49,7 +49,7 @@ def _complete(record, experiment, out):
     if record.get("reduced_budget") or not record.get("measured"):
         return False
     run_dir = out / experiment.id
-    histories = list(run_dir.glob("history.json")) + list(run_dir.glob("run-*/history.json"))
+    histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
     if not histories or any(len(json.loads(path.read_text())) != record["epochs"] for path in histories):
         return False
     shipped = pretrained.get(experiment.model)
@@ -61,7 +61,7 @@ def _complete(record, experiment, out):
 def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     """Write the protocol's pick of a finished experiment to the shelf and record what it scores."""
     record = json.loads((run_dir / "experiment.json").read_text())
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / rundir.SUMMARY).read_text())
     best = summary["runs"][summary["best_run"]]
     ensemble = registry.card(name).is_ensemble
     model = registry.build(name, compile=False, weights=str(run_dir))
@@ -71,7 +71,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     test = training.load_data("mnist").test
     probabilities = shipped.predict(test.x, batch_size=1000, verbose=0)
     accuracy = data.accuracy(probabilities, test.y)
-    history = json.loads((Path(best["run_dir"]) / "history.json").read_text())
+    history = json.loads((Path(best["run_dir"]) / rundir.HISTORY).read_text())
     if ensemble:
         selected_by = {"split": "test", "accuracy": summary["reported"]}
     else:

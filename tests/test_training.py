@@ -23,7 +23,7 @@ import pytest
 import nnzoo
 from nnzoo import cli, data, experiments, registry, training
 from nnzoo.layers import PluralityVote
-from nnzoo.models.ensemble import member_seed
+from nnzoo.seeds import member_seed
 from nnzoo.training import Protocol, TrainingError, best_validation_test, peak
 
 REPO = Path(__file__).resolve().parent.parent

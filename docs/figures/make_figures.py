@@ -55,8 +55,10 @@ def _reported_run(name, experiment_id):
     docs/runs/cpu/ID when they exist, else the single H100 run."""
     cpu = EXPERIMENTS / experiment_id
     if (cpu / "experiment.json").exists():
-        best = json.loads(_need(cpu / "summary.json")[0].read_text())["best_run"]
-        return cpu / f"run-{best + 1}", json.loads((cpu / "experiment.json").read_text())
+        from nnzoo import rundir
+
+        _need(cpu / rundir.SUMMARY)
+        return rundir.best_run_dir(cpu), json.loads((cpu / "experiment.json").read_text())
     (run,) = _need(H100 / name / "experiment.json")
     return run.parent, json.loads(run.read_text())
 
@@ -88,11 +90,10 @@ def p35():
 
 
 def _ensemble_members():
-    from nnzoo.export import run_dir_model
+    from nnzoo.rundir import member_dirs, run_dir_model
 
     members = []
-    for index in range(1, 6):
-        member = GPU / "conv2_dropout_ensemble" / f"member-{index}"
+    for member in member_dirs(GPU / "conv2_dropout_ensemble", range(1, 6)):
         path = run_dir_model(member) if member.is_dir() else None
         if path is None:
             raise Missing(f"{member} has no model.keras or checkpoint-*.keras")

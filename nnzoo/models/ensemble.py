@@ -11,19 +11,11 @@ distribution). The vote passes no gradient, so ``ensemble.fit`` stops with
 members through the vote: train the members.
 """
 
-import numpy as np
-
 from nnzoo import registry
 from nnzoo.models import _common
 from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
-
-
-def member_seed(seed, index):
-    """The seed of member ``index`` (1-based) of an ensemble built with ``seed``."""
-    if seed is None:
-        return None
-    return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0] >> 1)
+from nnzoo.seeds import member_seed
 
 
 def build_ensemble(model_card, config):
