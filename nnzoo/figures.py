@@ -16,7 +16,7 @@ Example:
 import json
 from pathlib import Path
 
-__all__ = ["FIGURES", "for_experiments", "draw"]
+__all__ = ["FIGURES", "for_experiments", "draw", "size_curves"]
 
 
 def _overfitting(number, experiment_id, title, file):
@@ -52,10 +52,21 @@ def _p25(runs, out, plots):
 
 
 def _p18_p19(runs, out, plots):
-    record = _record(runs / "C3-14")
+    return size_curves(_record(runs / "C3-14"), out, plots)
+
+
+def size_curves(record, out, plots=None):
+    """P18 (linear) and P19 (log) from a C3-14 record: both curves, and the book's two quoted points (the
+    network's at 5,000 images is C3-13's number, the SVM's at 50,000 is C3-14's)."""
+    from nnzoo import data, experiments  # noqa: PLC0415
+
+    if plots is None:
+        from nnzoo import plots  # noqa: PLC0415  (matplotlib)
+    out = Path(out)
     curves = {label: {int(size): value for size, value in curve.items()} for label, curve in record["curves"].items()}
-    book_network = (5_000, 93.24)  # C3-13's number; C3-14's is the SVM's at 50,000
-    reference = {"book: network": book_network, "book: SVM": (50_000, record["book"]["accuracy"])}
+    network_point = experiments.get("C3-13")
+    reference = {"book: network": (data.parse_spec(network_point.data)[1], network_point.book.accuracy),
+                 "book: SVM": (50_000, record["book"]["accuracy"])}
     files = [out / "p18_accuracy_vs_size.png", out / "p19_accuracy_vs_size_log.png"]
     plots.accuracy_vs_size(curves, reference=reference, out=files[0])
     plots.accuracy_vs_size(curves, log_x=True, reference=reference, out=files[1])

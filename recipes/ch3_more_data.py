@@ -13,18 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnzoo import experiments
-
-BOOK = {"network": (5_000, 93.24), "SVM": (50_000, 94.48)}  # C3-13's and C3-14's numbers
-
-
-def plot(record, directory):
-    from nnzoo import plots
-
-    curves = {label: {int(size): value for size, value in curve.items()} for label, curve in record["curves"].items()}
-    reference = {f"book: {label}": point for label, point in BOOK.items()}
-    plots.accuracy_vs_size(curves, reference=reference, out=Path(directory) / "p18_accuracy_vs_size.png")
-    plots.accuracy_vs_size(curves, log_x=True, reference=reference, out=Path(directory) / "p19_accuracy_vs_size_log.png")
+from nnzoo import experiments, figures
 
 
 def main(argv=None):
@@ -39,7 +28,7 @@ def main(argv=None):
     record = experiments.run("C3-14", out=out, epochs=args.epochs, subset=args.subset, seed=args.seed,
                              command=" ".join(["python", *sys.argv]))
     if args.plot:
-        plot(record, args.plot)
+        figures.size_curves(record, args.plot)
     return 0
 
 
