@@ -98,6 +98,40 @@ def test_the_compiled_epoch_is_reused_and_metrics_restart_each_epoch():
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 10
 
 
+
+def _graph_op_types(model):
+    """The op types of a model's compiled TensorFlow epoch, the loop body's included."""
+    (epoch,) = model.__dict__["_nnzoo_epoch_functions"].values()
+    run = next(cell.cell_contents for cell in epoch.__closure__
+               if hasattr(cell.cell_contents, "get_concrete_function"))
+    types = set()
+    for concrete in run._list_all_concrete_functions():
+        graph = concrete.graph.as_graph_def()
+        types |= {node.op for node in graph.node}
+        types |= {node.op for function in graph.library.function for node in function.node_def}
+    return types
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_plain_sgd_runs_as_one_fused_update_in_the_tensorflow_graph(momentum):
+    """Plain SGD's w ← w − η·g is one kernel per variable in the conv nets' graph; momentum keeps Keras's own."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the fused kernel is TensorFlow's")
+    x, y = _images(30, seed=2)
+    model, twin = (nnzoo.build("conv2", seed=0, hidden=(16,), compile=False) for _ in range(2))
+    for each in (model, twin):
+        each.compile(optimizer=keras.optimizers.SGD(0.1, momentum=momentum), loss=nnzoo.losses.get("log_likelihood"))
+    for start in range(0, 30, 10):
+        twin.train_on_batch(x[start:start + 10], y[start:start + 10])
+
+    fit_epoch(model, x, y, jit_compile=False)
+
+    for got, want in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-6, rtol=0)
+    ops = _graph_op_types(model)
+    assert ("ResourceApplyGradientDescent" in ops) == (momentum == 0.0)
+    assert "update_step" not in model.optimizer.__dict__  # the swap lasts only while tracing
+
 @pytest.mark.parametrize("name, jit_compile", [("network2", True), ("network2", False), ("conv2", "auto")])
 @pytest.mark.parametrize("verbose", [0, 1])
 def test_an_order_gives_the_steps_of_the_reordered_set(name, jit_compile, verbose):
