@@ -18,6 +18,13 @@ gives them: chapter 1-5 nets a fresh permutation per model and epoch, chapter 6
 nets the fixed order. TensorFlow runs one thread per op, as ``nnzoo.train``
 sets. The speed-up is the median over rounds of (separate seconds / lockstep
 seconds); both ways make the same updates (``tests/test_epoch.py``).
+
+The machine's limit (``--limit``, on by default for the conv nets): what two
+independent processes, each training one model single-threaded per op as
+``nnzoo.train`` does, reach together against one such process alone, timed in
+the same rounds. Lockstep in one process can at best match that; for k runs
+the best ratio of k runs' time to one run's is then k / (that throughput
+ratio). Both are reported beside lockstep's own ratio (its time / one model's).
 """
 
 import argparse
@@ -47,6 +54,8 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, help="timed rounds (default 5; 2 with --quick)")
     parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timed pass")
     parser.add_argument("--out", help="results JSON (default bench/results-lockstep.json)")
+    parser.add_argument("--limit", choices=("auto", "on", "off"), default="auto",
+                        help="also time one and two independent processes (auto: for the conv nets)")
     args = parser.parse_args(argv)
     cases = []
     for case in args.cases:
@@ -61,6 +70,61 @@ def parse_args(argv):
     args.out = args.out or os.path.join(HERE, "results-lockstep-quick.json" if args.quick
                                         else "results-lockstep.json")
     return args
+
+
+def _process_worker(name, n, rounds, start, end):
+    """One model in a process of its own: warm up, then one epoch between the two barriers of each round."""
+    import tensorflow as tf
+
+    from nnzoo.epoch import single_threaded_ops
+
+    tf.config.set_visible_devices([], "GPU")
+    single_threaded_ops()
+    import keras
+
+    import nnzoo
+    from nnzoo import data
+    from nnzoo.epoch import fit_epoch
+
+    train = data.load_split().train
+    x = keras.ops.convert_to_tensor(train.x.reshape(-1, 28, 28, 1)[:n])
+    y = keras.ops.convert_to_tensor(train.y[:n])
+    model = nnzoo.build(name, seed=0)
+    fit_epoch(model, x, y)
+    for _ in range(rounds):
+        start.wait()
+        fit_epoch(model, x, y)
+        end.wait()
+
+
+def machine_limit(name, n, rounds, settle):
+    """Seconds per round of one epoch in one process alone and in two processes at once, in interleaved rounds."""
+    import multiprocessing
+
+    import numpy as np
+
+    context = multiprocessing.get_context("spawn")
+    groups = {}
+    for processes in (1, 2):
+        barriers = context.Barrier(processes + 1), context.Barrier(processes + 1)
+        workers = [context.Process(target=_process_worker, args=(name, n, rounds, *barriers))
+                   for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        groups[processes] = (barriers, workers, [])
+    for _ in range(rounds):
+        for (start, end), _, times in groups.values():
+            time.sleep(settle)
+            start.wait()
+            started = time.perf_counter()
+            end.wait()
+            times.append(time.perf_counter() - started)
+    for _, workers, _ in groups.values():
+        for worker in workers:
+            worker.join()
+    one, two = (float(np.median(groups[processes][2])) for processes in (1, 2))
+    return dict(one_process_seconds=groups[1][2], two_processes_seconds=groups[2][2],
+                two_process_throughput_ratio=2 * one / two)
 
 
 def benchmark_case(name, k, x, y, args):
@@ -101,11 +165,22 @@ def benchmark_case(name, k, x, y, args):
     ratios = [s / t for s, t in zip(seconds["separate"], seconds["lockstep"])]
     row = dict(net=name, models=k, n_images=n, shuffled=shuffle, seconds=seconds,
                speedup=float(np.median(ratios)), speedups=ratios,
+               time_over_one_model=float(np.median([k * t / s for s, t in zip(seconds["separate"],
+                                                                                 seconds["lockstep"])])),
                images_per_second={way: float(np.median([k * n / s for s in values]))
                                   for way, values in seconds.items()})
     print(f"  {name} x{k}: separate {np.median(seconds['separate']):.2f} s, lockstep "
           f"{np.median(seconds['lockstep']):.2f} s per epoch of all {k}: {row['speedup']:.2f}x "
-          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); {row['time_over_one_model']:.2f}x one model's time",
+          flush=True)
+    conv = bool(nnzoo.card(name).architecture.get("conv"))
+    if args.limit == "on" or (args.limit == "auto" and conv):
+        limit = machine_limit(name, n, args.repeats, args.settle)
+        limit["best_time_over_one_model"] = k / limit["two_process_throughput_ratio"]
+        row["machine_limit"] = limit
+        print(f"    two processes reach {limit['two_process_throughput_ratio']:.2f}x one process's throughput: "
+              f"{k} runs cannot take less than {limit['best_time_over_one_model']:.2f}x one run's time here",
+              flush=True)
     return row
 
 
@@ -117,14 +192,22 @@ def markdown(results):
         f"start/end: {results['load_average']['start']} / {results['load_average']['end']}.",
         "",
         "| net | models | images | separate: images/s (all models) | lockstep: images/s | speed-up (median; "
-        "rounds) |",
-        "|---|---|---|---|---|---|",
+        "rounds) | lockstep time / one model's | two processes / one (throughput) | best possible time / one "
+        "model's |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
-        speeds = row["images_per_second"]
+        speeds, limit = row["images_per_second"], row.get("machine_limit")
+        over_one = row.get("time_over_one_model")
+
+        def times(value):
+            return "–" if value is None else f"{value:.2f}×"
+
         lines.append(f"| `{row['net']}` | {row['models']} | {row['n_images']:,} | {speeds['separate']:,.0f} | "
                      f"{speeds['lockstep']:,.0f} | **{row['speedup']:.2f}×** "
-                     f"({min(row['speedups']):.2f}–{max(row['speedups']):.2f}) |")
+                     f"({min(row['speedups']):.2f}–{max(row['speedups']):.2f}) | {times(over_one)} | "
+                     f"{times(limit and limit['two_process_throughput_ratio'])} | "
+                     f"{times(limit and limit['best_time_over_one_model'])} |")
     return "\n".join(lines)
 
 
