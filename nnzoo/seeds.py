@@ -10,7 +10,7 @@ Example:
 
 import numpy as np
 
-__all__ = ["run_seed", "member_seed", "epoch_seed"]
+__all__ = ["run_seed", "member_seed", "epoch_seed", "start_random_layers"]
 
 
 def run_seed(seed, index):
@@ -28,3 +28,28 @@ def member_seed(seed, index):
 def epoch_seed(seed, epoch):
     """The seed of a run's epoch: its training order (chapters 1-5) and its dropout masks."""
     return int(np.random.SeedSequence([seed, 104729, epoch]).generate_state(1)[0] >> 1)
+
+
+def start_random_layers(model, seed):
+    """Restart the random streams of ``model``'s layers (its dropout masks) from ``seed``, e.g. an epoch's seed.
+
+    A Keras ``SeedGenerator`` keeps its position in memory only: a saved model
+    loads with every stream back at its start, so a run resumed from a
+    checkpoint would draw the masks of its first epoch again. ``nnzoo.train``
+    calls this at the start of every epoch, which makes an epoch's masks a
+    function of the layer's seed and the epoch's seed alone: the same whether
+    the run was resumed or not, and different in every epoch. Returns how many
+    streams were restarted.
+    """
+    import keras  # noqa: PLC0415  (the formulas above are plain NumPy)
+
+    count = 0
+    for layer in model._flatten_layers(include_self=True):
+        for generator in getattr(layer, "_seed_generators", ()):
+            base = generator._initial_seed
+            if base is None:  # an unseeded layer: its stream's own first word, as good as it gets
+                base = int(keras.ops.convert_to_numpy(generator.state)[0])
+            start = int(np.random.SeedSequence([base, 15485863, seed]).generate_state(1)[0] >> 1)
+            generator.state.assign(keras.ops.convert_to_tensor([start, 0], dtype=generator.state.dtype))
+            count += 1
+    return count

@@ -239,6 +239,7 @@ class _Run:
             self.model.optimizer.learning_rate = config["eta"] * (config["eta_final"] / config["eta"]) ** fraction
         epoch_seed = seeds.epoch_seed(self.seed, epoch)
         keras.utils.set_random_seed(epoch_seed)
+        seeds.start_random_layers(self.model, epoch_seed)  # the masks of a resumed epoch are its own
         if self.protocol.shuffle:
             return np.random.default_rng(epoch_seed).permutation(len(self.split.train.y))
         return None

@@ -19,7 +19,8 @@ def test_the_epoch_tests_pass_under_jax():
     import jax  # noqa: F401  (installed with the test extra; a missing JAX fails here, loudly)
 
     selection = [str(TESTS / "test_epoch.py"),
-                 str(TESTS / "test_training.py") + "::test_runs_trained_together_equal_runs_trained_alone"]
+                 str(TESTS / "test_training.py") + "::test_runs_trained_together_equal_runs_trained_alone",
+                 str(TESTS / "test_training.py") + "::test_resumed_run_matches_an_uninterrupted_one"]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
         capture_output=True, text=True, cwd=TESTS.parent,

@@ -324,17 +324,41 @@ def test_resume_without_checkpoint_starts_over(real_data, tmp_path):
     assert "starting shallow_sigmoid over" in (out / "log.txt").read_text()
 
 
-def test_resumed_run_matches_an_uninterrupted_one(real_data, tmp_path):
-    """The data order of an epoch depends only on (seed, epoch) and the checkpoint holds the optimizer."""
-    whole = training.train("shallow_sigmoid", epochs=3, out=tmp_path / "whole", hidden=(8,), **TINY)
-    training.train("shallow_sigmoid", epochs=2, out=tmp_path / "resumed", hidden=(8,), **TINY)
-    resumed = training.train("shallow_sigmoid", epochs=3, out=tmp_path / "resumed", hidden=(8,), **TINY)
+@pytest.mark.parametrize("name, overrides", [
+    ("shallow_sigmoid", dict(hidden=(8,))),  # chapters 1-5: each epoch reshuffled
+    ("conv2_dropout", dict(hidden=(16, 16), conv=((2, 5), (3, 5)))),  # fixed order; fresh dropout masks
+])
+def test_resumed_run_matches_an_uninterrupted_one(real_data, tmp_path, name, overrides):
+    """An epoch's data order and dropout masks depend only on (seed, epoch); the checkpoint holds the optimizer.
+
+    Keras does not save a SeedGenerator's position, so before the masks were restarted each epoch a resumed
+    conv2_dropout run drew its first epoch's masks again (and, on the fixed order, saw the same image-mask pairs).
+    """
+    whole = training.train(name, epochs=3, out=tmp_path / "whole", **overrides, **TINY)
+    training.train(name, epochs=2, out=tmp_path / "resumed", **overrides, **TINY)
+    resumed = training.train(name, epochs=3, out=tmp_path / "resumed", **overrides, **TINY)
     for key in ("validation_accuracy", "test_accuracy", "loss", "accuracy"):
         np.testing.assert_allclose([e[key] for e in resumed.history], [e[key] for e in whole.history],
                                    atol=1e-6, err_msg=key)
     weights = [keras.models.load_model(tmp_path / d / "model.keras").get_weights() for d in ("whole", "resumed")]
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+
+def test_each_epoch_restarts_the_dropout_streams_from_its_own_seed():
+    from nnzoo import seeds
+
+    model = nnzoo.build("conv2_dropout", seed=0, hidden=(16, 16), conv=((2, 5), (3, 5)))
+    dropout = model.get_layer("dropout_1")
+
+    def mask(seed):
+        assert seeds.start_random_layers(model, seed) == 3  # the three Dropout layers of the head
+        return keras.ops.convert_to_numpy(dropout(np.ones((1, 1000), "float32"), training=True)) > 0
+
+    first, again, other = mask(11), mask(11), mask(12)
+    np.testing.assert_array_equal(first, again)
+    assert 0.4 < first.mean() < 0.6 and (first != other).mean() > 0.3  # p = 0.5: two draws, not one
 
 
 def test_killed_cli_run_resumes_to_completion(real_data, tmp_path):
