@@ -4,7 +4,42 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["PluralityVote", "vote"]
+__all__ = ["BookDropout", "PluralityVote", "vote"]
+
+
+@keras.saving.register_keras_serializable(package="nnzoo")
+class BookDropout(keras.layers.Dropout):
+    """network3's dropout: kept inputs pass unscaled while training; every input is scaled by (1 − p) at inference.
+
+    Keras's ``Dropout`` is *inverted*: it scales the kept inputs by 1/(1 − p)
+    while training and passes them through at inference. Both give a layer the
+    same expected input, but they do not train alike. With the inverted form
+    the next layer's weights V play the role of the book's (1 − p)·W, so from
+    the same initial weights and the same η, SGD starts from weights worth
+    1/(1 − p) times the book's and moves them 1/(1 − p)² times as fast
+    (2× and 4× at the book's p = 0.5). This layer makes network3's update:
+    in ``FullyConnectedLayer`` and ``SoftmaxLayer`` the training output is
+    act(dropout(x)·w + b) and the inference output act((1 − p)·x·w + b).
+
+    The arguments are ``keras.layers.Dropout``'s (``rate`` is the book's
+    ``p_dropout``, the fraction dropped). The masks are ``Dropout``'s own.
+
+    Example:
+
+    >>> layer = BookDropout(0.5, seed=1)
+    >>> x = np.ones((1, 4), "float32")
+    >>> ops.convert_to_numpy(layer(x, training=False)).tolist()
+    [[0.5, 0.5, 0.5, 0.5]]
+    >>> sorted(set(ops.convert_to_numpy(layer(x, training=True)).ravel().tolist())) <= [0.0, 1.0]
+    True
+    """
+
+    def call(self, inputs, training=False):
+        keep = 1.0 - self.rate
+        if training and self.rate > 0:
+            # Keras's mask, with its 1/(1 - p) undone: exact for p = 0.5 (powers of two).
+            return super().call(inputs, training=True) * keep
+        return inputs * keep
 
 
 @keras.saving.register_keras_serializable(package="nnzoo")

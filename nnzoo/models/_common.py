@@ -71,16 +71,16 @@ def dense(x, units, activation, config, book_code, seeds, name, output_layer=Fal
 def dropout(x, config, seeds, name):
     """network3's dropout: a mask on the *input* of a fully-connected layer.
 
-    Keras's inverted dropout (scale kept units by 1/(1-p) while training,
-    identity at inference) is used; network3 instead leaves training
-    activations unscaled and multiplies by (1-p) at inference. The two agree
-    in expectation; the learned weights differ by the factor (1-p).
+    ``nnzoo.layers.BookDropout``: kept inputs unscaled while training, every
+    input scaled by (1 - p) at inference, as network3 does. Keras's inverted
+    ``Dropout`` would agree in expectation but train differently at the same
+    initialisation and η (see ``BookDropout``).
     """
-    import keras  # noqa: PLC0415
+    from nnzoo.layers import BookDropout  # noqa: PLC0415
 
     if not config["p_dropout"]:
         return x
-    return keras.layers.Dropout(config["p_dropout"], seed=seeds(), name=name)(x)
+    return BookDropout(config["p_dropout"], seed=seeds(), name=name)(x)
 
 
 def fully_connected_head(x, config, book_code, seeds):
