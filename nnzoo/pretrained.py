@@ -241,16 +241,12 @@ def run_weights(run_dir):
     else for its model (``nnzoo.load``'s choice).
     """
     run_dir = Path(run_dir)
-    summary_path = run_dir / rundir.SUMMARY
-    if summary_path.is_file():
-        try:
-            summary = json.loads(summary_path.read_text())
-            best = Path(summary["runs"][summary["best_run"]]["run_dir"]).name
-        except (json.JSONDecodeError, KeyError, IndexError, TypeError) as err:
-            raise WeightsError(f"{summary_path} is not a summary nnzoo wrote ({err}); delete it and re-run "
-                               f"`nnzoo train` with the same --out to rewrite it.") from err
-        if best != run_dir.name and (run_dir / best).is_dir():
-            run_dir = run_dir / best
+    try:
+        best = rundir.best_run_dir(run_dir)
+    except ValueError as err:
+        raise WeightsError(str(err)) from None
+    if best is not None and best != run_dir and best.is_dir():
+        run_dir = best
     selected = run_dir / SELECTED_WEIGHTS
     if selected.is_file():
         return selected

@@ -53,12 +53,21 @@ def existing(out, kind="run"):
 
 
 def best_run_dir(out):
-    """The run directory ``out/summary.json`` names as the best of several runs, or ``None``."""
-    summary = Path(out) / SUMMARY
-    if not summary.is_file():
+    """The run directory ``out/summary.json`` names as the best of several runs, or ``None`` without a summary.
+
+    Raises ``ValueError`` naming the file when the summary is not one nnzoo wrote.
+    """
+    summary_path = Path(out) / SUMMARY
+    if not summary_path.is_file():
         return None
-    best = read_json(summary, "a runs summary").get("best_run", 0)
-    return Path(out) / f"run-{best + 1}"
+    summary = read_json(summary_path, "a runs summary")
+    try:
+        best = summary.get("best_run", 0)
+        name = Path(summary["runs"][best]["run_dir"]).name if "runs" in summary else f"run-{best + 1}"
+    except (AttributeError, KeyError, IndexError, TypeError) as err:
+        raise ValueError(f"{summary_path} is not a summary nnzoo wrote ({type(err).__name__}: {err}); delete it "
+                         f"and re-run `nnzoo train` with the same --out to rewrite it.") from None
+    return Path(out) / name
 
 
 def write_json(path, value):

@@ -135,6 +135,16 @@ def test_a_run_directory_stands_for_its_best_runs_selected_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+
+@pytest.mark.parametrize("summary", ['{"best_run": 3, "runs": []}', '{"best_run": 0, "runs": [{}]}', "{not json"])
+def test_a_broken_runs_summary_is_named(tmp_path, summary):
+    run_dir = tmp_path / "run"
+    (run_dir / "run-1").mkdir(parents=True)
+    nnzoo.build("network2", compile=False).save_weights(run_dir / "run-1" / "selected.weights.h5")
+    (run_dir / "summary.json").write_text(summary)
+    with pytest.raises(pretrained.WeightsError, match=r"summary\.json"):
+        nnzoo.build("network2", weights=str(run_dir), compile=False)
+
 def test_an_ensemble_run_directory_loads_every_members_final_model(tmp_path):
     run_dir = tmp_path / "ensemble"
     members = []
