@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import nnzoo
-from nnzoo import data, experiments, pretrained, registry, rundir, training
+from nnzoo import data, experiments, pretrained, registry, reproduce, rundir, training
 
 
 def main(argv=None):
@@ -30,8 +30,7 @@ def main(argv=None):
     names = args.names or [name for name in registry.list_models() if name != "deep_fc_ciresan"]
     for name in names:
         experiment = experiments.for_weights(name)
-        record_path = Path(args.out) / experiment.id / "experiment.json"
-        done = record_path.exists() and _complete(json.loads(record_path.read_text()), experiment, Path(args.out))
+        done = _complete(experiment, Path(args.out))
         print(f"{name}: {experiment.id} x{experiment.runs}{' (done)' if done else ''}", flush=True)
         if args.publish and done:
             publish(name, experiment, Path(args.out) / experiment.id)
@@ -42,13 +41,16 @@ def main(argv=None):
     return 0
 
 
-def _complete(record, experiment, out):
-    """A record of the full recipe whose every run has all its epochs (a re-run in progress has fewer) and
-    whose pick ships or left its selected weights beside it (the shelf keeps each set of weights once, and a
-    fresh checkout has no run weights)."""
-    if record.get("reduced_budget") or not record.get("measured"):
-        return False
+def _complete(experiment, out):
+    """Whether the experiment's record is the full recipe's (``nnzoo reproduce``'s test) with a number, every run
+    has all its epochs (a re-run in progress has fewer), and its pick ships or left its selected weights beside it
+    (the shelf keeps each set of weights once, and a fresh checkout has no run weights)."""
     run_dir = out / experiment.id
+    if not reproduce.is_complete(run_dir):
+        return False
+    record = json.loads((run_dir / "experiment.json").read_text())
+    if not record.get("measured"):  # a divergence completes an experiment, but leaves nothing to ship
+        return False
     histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
     if not histories or any(len(json.loads(path.read_text())) != record["epochs"] for path in histories):
         return False
