@@ -124,6 +124,7 @@ def export(model, path, *, card=None, metadata=None):
 
     archive = keras.export.ExportArchive()
     archive.track(model)
+    _store_variables_once(archive)
     serve = archive.add_endpoint(
         name=SIGNATURE_NAME,
         fn=_serving_function(model, tf),
@@ -150,6 +151,21 @@ def export(model, path, *, card=None, metadata=None):
         return _publish(payload, base)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _store_variables_once(archive):
+    """Make the archive's variable lists hold the model's TensorFlow variables themselves.
+
+    ``ExportArchive.track`` lists the Keras variables, and the archive also lists
+    the TensorFlow variables its endpoints capture. A SavedModel stores each
+    object of its graph once, and these are two objects per weight, so every
+    weight was written twice (13.4 MB of variables for conv2_dropout's 6.7 MB).
+    The lists keep their names (``loaded.variables`` and friends still work).
+    """
+    tracked = archive._tf_trackable  # Keras 3.15's ExportArchive keeps its lists here
+    for attribute in ("variables", "trainable_variables", "non_trainable_variables"):
+        values = [v.value if isinstance(v, keras.Variable) else v for v in getattr(tracked, attribute)]
+        setattr(tracked, attribute, values)
 
 
 def read_card(version_dir):

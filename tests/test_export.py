@@ -119,6 +119,19 @@ def served(exported):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("name", SERVED)
+def test_each_weight_is_stored_once(exported, name):
+    """The variables file holds the model's weights once (Keras's ExportArchive alone wrote them twice)."""
+    import tensorflow as tf
+
+    version = Path(exported["paths"][name])
+    weight_bytes = sum(keras.ops.convert_to_numpy(w).nbytes for w in nnzoo.build(name, compile=False).weights)
+    stored = sum(f.stat().st_size for f in (version / "variables").glob("variables.data-*"))
+    assert weight_bytes <= stored < 1.05 * weight_bytes + 4096
+    reloaded = tf.saved_model.load(str(version))
+    assert len(reloaded.trainable_variables) == len(nnzoo.build(name, compile=False).trainable_weights)
+
+
 # ----------------------------------------------------------------------------- the signature
 
 
