@@ -15,16 +15,11 @@ Example:
 """
 
 import dataclasses
-import datetime
-import json
-import os
-import platform
 import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import data, registry
-from nnzoo.rundir import hardware, today
+from nnzoo import data, records, registry
 from nnzoo.protocols import Protocol
 from nnzoo.recipe import Recipe
 
@@ -399,15 +394,11 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
             announce=False, protocol=protocol(experiment), book=_book(experiment), **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates
-        record = {
-            "id": experiment.id, "title": experiment.title, "model": experiment.model,
-            "overrides": dict(experiment.overrides), "data": recipe["data"], "epochs": epochs, "runs": runs,
-            "seeds": [seed], "book": book_dict(experiment),
-            "measured": None, "diverged": str(err), "note": experiment.note, "hardware": hardware(),
-            "date": today(), "command": command,
-        }
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "experiment.json").write_text(json.dumps(record, indent=2))
+        record = records.write(out, records.record(
+            experiment, book=book_dict(experiment), measured=None, seeds=[seed], runs=runs, command=command,
+            reduced_budget=f"subset of {subset} images" if subset else None,
+            overrides=dict(experiment.overrides), data=data_spec, epochs=epochs, diverged=str(err),
+        ))
         if verbose:
             print(f"{experiment.id} {experiment.title}: diverged: {err}", flush=True)
         return record
@@ -420,7 +411,7 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
     if subset:
         record["data"] = data_spec
         record["reduced_budget"] = "; ".join(filter(None, [record["reduced_budget"], f"subset of {subset} images"]))
-    (out / "experiment.json").write_text(json.dumps(record, indent=2))
+    records.write(out, record)
     if verbose:
         book = experiment.book
         network3 = protocol(experiment).rule == "best_validation_test"
@@ -454,31 +445,18 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         reduced.append(f"{len(history)} of {recipe['epochs']} epochs")
     if runs < experiment.runs:
         reduced.append(f"{runs} of {experiment.runs} runs")
-    return {
-        "id": experiment.id,
-        "title": experiment.title,
-        "model": experiment.model,
-        "overrides": dict(experiment.overrides),
-        "init": recipe["init"],
-        "data": recipe["data"],
-        "epochs": len(history),
-        "runs": runs,
-        "seeds": list(seeds),
-        "protocol": _VOTE if ensemble else rule.describe(),
-        "book": book_dict(experiment),
-        "measured": {"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
+    return records.record(
+        experiment, book=book_dict(experiment), seeds=seeds, runs=runs, command=command,
+        measured={"accuracy": 100 * measured, "split": split, "report": book.report if book else "peak"},
+        reduced_budget="; ".join(reduced), note=" ".join(filter(None, [experiment.note, note])),
+        wall_time_s=wall_time, hardware_text=hardware_text,
+        overrides=dict(experiment.overrides), init=recipe["init"], data=recipe["data"], epochs=len(history),
+        protocol=_VOTE if ensemble else rule.describe(), n_validation=experiment.n_validation,
         **({} if ensemble else {
             "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
             "final_epoch": {k: 100 * history[-1][f"{k}_accuracy"] for k in ("validation", "test")},
         }),
-        "reduced_budget": "; ".join(reduced) or None,
-        "note": " ".join(filter(None, [experiment.note, note])),
-        "hardware": hardware_text or hardware(),
-        "wall_time_s": round(wall_time, 1),
-        "date": today(),
-        "command": command,
-        "n_validation": experiment.n_validation,
-    }
+    )
 
 
 def reduced_suffix(subset=None, epochs=None):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnzoo import baselines, data, rundir
+from nnzoo import baselines, data, records
 
 __all__ = ["run", "SIZES", "SPEED_IMAGES", "SPEED_EPOCHS", "SPEED_ETA"]
 
@@ -48,14 +48,11 @@ def run(experiment, out, *, book=None, seed=0, command=None, epochs=None, subset
     full = _FULL_EPOCHS.get(experiment.id)
     reduced = "; ".join(filter(None, [f"{epochs} of {full} epochs" if full and epochs and epochs < full else "",
                                       f"subset of {subset} images" if subset else ""])) or None
-    record = {
-        "id": experiment.id, "title": experiment.title, "model": experiment.model, "kind": experiment.kind,
-        "book": book, "measured": measured, "seeds": [seed], "runs": 1,
-        "reduced_budget": reduced, "note": experiment.note, "hardware": rundir.hardware(),
-        "wall_time_s": round(time.perf_counter() - started, 1), "date": rundir.today(),
-        "command": command or f"nnzoo reproduce {experiment.id}", **extra,
-    }
-    (out / "experiment.json").write_text(json.dumps(record, indent=2) + "\n")
+    record = records.write(out, records.record(
+        experiment, book=book, measured=measured, seeds=[seed], runs=1, reduced_budget=reduced,
+        command=command or f"nnzoo reproduce {experiment.id}", wall_time_s=time.perf_counter() - started,
+        kind=experiment.kind, **extra,
+    ))
     flag = f"  [reduced budget: {reduced}]" if reduced else ""
     log(f"{experiment.id} {experiment.title}: measured {_text(measured)}, book {_text(record['book'])}{flag}")
     return record
