@@ -343,8 +343,7 @@ def _jsonable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-def _is_saved_model(directory):
-    return (Path(directory) / "saved_model.pb").is_file() or (Path(directory) / "saved_model.pbtxt").is_file()
+_is_saved_model = weights_io.is_saved_model
 
 
 # ----------------------------------------------------------------------------- load

@@ -198,7 +198,8 @@ def source(model_card, weights, overrides):
             raise ValueError(
                 f"Unknown weights. Received: weights={weights!r}, which is neither {TAG!r} nor an existing path. "
                 f"Expected None, {TAG!r} (shipped weights; see nnzoo.list_models(pretrained=True)) or the path of "
-                f"a .weights.h5 file, a .keras file or a run directory of `nnzoo train`."
+                f"a .weights.h5 file, a .keras file, a run directory of `nnzoo train` or a SavedModel version "
+                f"directory of `nnzoo export`."
             )
         return path
     raise ValueError(
@@ -220,7 +221,7 @@ def load_into(model, path, registered=()):
     members = [layer for layer in model.layers if layer.name.startswith("member_")]
     if path.is_dir() and members and rundir.existing(path, "member"):
         return _load_members(model, members, path)
-    if path.is_dir():
+    if path.is_dir() and not weights_io.is_saved_model(path):
         path = run_weights(path)
     try:
         with warnings.catch_warnings():  # a shipped file holds no optimizer state; a compiled model starts afresh

@@ -1,4 +1,4 @@
-"""Loading weights into a built model: ``.weights.h5`` files, ``.keras`` files and run directories.
+"""Loading weights into a built model: ``.weights.h5`` files, ``.keras`` files, run directories and SavedModels.
 
 Every check says which file and what does not fit; a file whose arrays are not
 exactly the model's is refused (Keras 3 would load some subsets silently).
@@ -9,7 +9,13 @@ from pathlib import Path
 
 from nnzoo.rundir import load_model_file, run_dir_model
 
-__all__ = ["load"]
+__all__ = ["load", "is_saved_model"]
+
+
+def is_saved_model(directory):
+    """Whether ``directory`` is a SavedModel (a version directory, as ``nnzoo.export`` writes)."""
+    directory = Path(directory)
+    return (directory / "saved_model.pb").is_file() or (directory / "saved_model.pbtxt").is_file()
 
 
 def load(model, source, registered=()):
@@ -17,12 +23,16 @@ def load(model, source, registered=()):
 
     Args:
         model: the built ``keras.Model`` to fill.
-        source: a ``.weights.h5`` file, a ``.keras`` file or a run directory
-            (its ``model.keras``, else the checkpoint its history points to).
+        source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
+            (its ``model.keras``, else the checkpoint its history points to) or
+            a SavedModel version directory of ``nnzoo.export`` (its variables,
+            checked to compute what the SavedModel's ``serving_default`` does).
         registered: the registered network names: a ``.keras`` model saved
             under another of them is refused even when its shapes fit.
     """
     source = Path(source)
+    if source.is_dir() and is_saved_model(source):
+        return _load_saved_model(model, source)
     if not source.exists():
         raise FileNotFoundError(
             f"No such file or directory: {str(source)!r}. Expected a .keras file, a .weights.h5 file or a "
@@ -54,6 +64,49 @@ def load(model, source, registered=()):
             f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.weights, expected, received)}."
         )
     model.set_weights(loaded.get_weights())
+    return model
+
+
+def _load_saved_model(model, directory):
+    """Assign a SavedModel's variables to ``model``'s, in order, then check both compute the same outputs.
+
+    The shapes alone do not tell a sigmoid net from a tanh one, or network3's
+    dropout from Keras's inverted form (whose weights stand for (1 − p) times
+    network3's): a probe of two images through the SavedModel's signature and
+    through ``model`` must agree.
+    """
+    import keras  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+
+    try:
+        loaded = tf.saved_model.load(str(directory))
+    except Exception as err:  # TensorFlow raises several kinds for a broken SavedModel
+        raise ValueError(f"{str(directory)!r} is not a readable SavedModel ({type(err).__name__}: "
+                         f"{str(err)[:200]}). Export it again (nnzoo export).") from None
+    values = list(getattr(loaded, "variables", ()))
+    expected = [tuple(variable.shape) for variable in model.variables]
+    received = [tuple(value.shape) for value in values]
+    if expected != received:
+        raise ValueError(
+            f"The variables of the SavedModel {str(directory)!r} ({len(received)} arrays) do not fit model "
+            f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.variables, expected, received)}."
+        )
+    for variable, value in zip(model.variables, values):
+        variable.assign(value)
+    serve = getattr(loaded, "signatures", {}).get("serving_default")
+    if serve is not None and "image" in serve.structured_input_signature[1]:
+        probe = np.random.default_rng(0).uniform(0.0, 1.0, (2, *model.input_shape[1:])).astype("float32")
+        served = serve(image=tf.constant(probe))["probabilities"].numpy()
+        ours = keras.ops.convert_to_numpy(model(probe, training=False))
+        if not np.allclose(served, ours, atol=1e-5):
+            raise ValueError(
+                f"The SavedModel {str(directory)!r} computes other outputs than model {model.name!r} with the same "
+                f"weights (largest difference {np.abs(served - ours).max():.3g}): the two networks differ beyond "
+                f"their weights' shapes (another activation, or a SavedModel exported before nnzoo used network3's "
+                f"dropout, 2026-12-01). Serve the SavedModel as it is: "
+                f"keras.layers.TFSMLayer({str(directory)!r}, call_endpoint='serving_default')."
+            )
     return model
 
 

@@ -145,6 +145,28 @@ def test_a_broken_runs_summary_is_named(tmp_path, summary):
     with pytest.raises(pretrained.WeightsError, match=r"summary\.json"):
         nnzoo.build("network2", weights=str(run_dir), compile=False)
 
+
+def test_a_saved_model_version_directory_loads_its_variables(tmp_path):
+    trained = nnzoo.build("conv2", compile=False, seed=1)
+    version = nnzoo.export(trained, tmp_path / "conv2")
+    loaded = nnzoo.build("conv2", weights=str(version), compile=False)
+    for a, b in zip(loaded.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("exported, built, message", [
+    ("conv2_tanh", "conv2", "computes other outputs"),  # the same shapes, another activation
+    ("shallow_sigmoid", "network2_100", "do not fit"),
+])
+def test_a_saved_model_of_another_network_is_refused(tmp_path, exported, built, message):
+    model = nnzoo.build(exported, compile=False, seed=0)
+    output = model.get_layer("output")  # network3 starts it at zero: every net would say 0.1 to every digit
+    output.set_weights([np.random.default_rng(0).normal(0.0, 1.0, w.shape).astype("float32")
+                        for w in output.get_weights()])
+    version = nnzoo.export(model, tmp_path / exported)
+    with pytest.raises(pretrained.WeightsError, match=message):
+        nnzoo.build(built, weights=str(version), compile=False)
+
 def test_an_ensemble_run_directory_loads_every_members_final_model(tmp_path):
     run_dir = tmp_path / "ensemble"
     members = []
