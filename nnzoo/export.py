@@ -115,7 +115,7 @@ def export(model, path, *, card=None, metadata=None):
     base = Path(path)
     if base.exists() and not base.is_dir():
         raise ValueError(f"The export path must be a directory. Received: path={str(base)!r}, a file.")
-    if _is_saved_model(base):
+    if weights_io.is_saved_model(base):
         raise ValueError(
             f"{str(base)!r} is itself a SavedModel (a version directory). Pass its parent, the model's base "
             f"directory (e.g. 'savedmodels/NAME'); the version number is chosen by export."
@@ -343,9 +343,6 @@ def _jsonable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_is_saved_model = weights_io.is_saved_model
-
-
 # ----------------------------------------------------------------------------- load
 
 
@@ -413,11 +410,11 @@ def load(path, *, compile=True):
 
 def _saved_model_in(directory):
     """The SavedModel at ``directory`` or, for a base directory, its latest version."""
-    if _is_saved_model(directory):
+    if weights_io.is_saved_model(directory):
         return directory
     versions = sorted(
         (int(entry.name), entry) for entry in directory.iterdir()
-        if _VERSION_NAME.fullmatch(entry.name) and _is_saved_model(entry)
+        if _VERSION_NAME.fullmatch(entry.name) and weights_io.is_saved_model(entry)
     )
     return versions[-1][1] if versions else None
 

@@ -16,6 +16,8 @@ Example:
 import json
 from pathlib import Path
 
+from nnzoo import records
+
 __all__ = ["FIGURES", "for_experiments", "draw", "size_curves"]
 
 
@@ -99,7 +101,7 @@ def _p30_p32(runs, out, plots):
 
 
 def _record(run_dir):
-    return json.loads((Path(run_dir) / "experiment.json").read_text())
+    return json.loads((Path(run_dir) / records.FILE).read_text())
 
 
 #: figure -> (the experiments it is drawn from, how)
@@ -136,7 +138,7 @@ def draw(name, *, runs, out):
     sources, figure = FIGURES[name]
     runs, out = Path(runs), Path(out)
     for experiment_id in sources:
-        if not (runs / experiment_id / "experiment.json").is_file():
+        if not (runs / experiment_id / records.FILE).is_file():
             raise FileNotFoundError(f"{name} needs {runs / experiment_id / 'experiment.json'}: "
                                     f"nnzoo reproduce {experiment_id} --out {runs}")
     out.mkdir(parents=True, exist_ok=True)

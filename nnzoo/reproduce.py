@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from nnzoo import experiments, results
+from nnzoo import experiments, records, results
 
 __all__ = ["select", "is_complete", "reproduce", "RAY_HINT"]
 
@@ -45,7 +45,7 @@ def select(ids=(), chapters=()):
 def is_complete(run_dir):
     """Whether ``run_dir/experiment.json`` records the full recipe's outcome (a number, or a divergence:
     the book's C3-18 diverges too), not a reduced budget."""
-    path = Path(run_dir) / "experiment.json"
+    path = Path(run_dir) / records.FILE
     if not path.is_file():
         return False
     record = json.loads(path.read_text())
@@ -79,15 +79,15 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
         log(f"{done}: complete in {out / done}, skipped")
     started = time.perf_counter()
     if ray is not None and pending:
-        records = _on_ray(pending, out, seed, ray, log)
+        trained = _on_ray(pending, out, seed, ray, log)
     else:
-        records = {}
+        trained = {}
         for index, experiment_id in enumerate(pending, start=1):
             log(f"[{index}/{len(pending)}] {experiment_id}: {experiments.get(experiment_id).title} ...")
-            records[experiment_id] = _run_one(experiment_id, out, seed)
-            log(f"[{index}/{len(pending)}] {experiment_id}: {_outcome(records[experiment_id])}")
-    all_records = {i: json.loads((out / i / "experiment.json").read_text()) for i in ids
-                   if (out / i / "experiment.json").is_file()}
+            trained[experiment_id] = _run_one(experiment_id, out, seed)
+            log(f"[{index}/{len(pending)}] {experiment_id}: {_outcome(trained[experiment_id])}")
+    all_records = {i: json.loads((out / i / records.FILE).read_text()) for i in ids
+                   if (out / i / records.FILE).is_file()}
     log("")
     log(summary(ids, all_records))
     log(f"{len(pending)} trained, {len(ids) - len(pending)} already complete, {time.perf_counter() - started:.0f} s")

@@ -11,19 +11,19 @@ import json
 import sys
 from pathlib import Path
 
-from nnzoo import experiments
+from nnzoo import experiments, records
 
 __all__ = ["load_records", "render"]
 
 
 def load_records(*directories):
     """Every ``experiment.json`` under the directories, keyed by experiment id (later wins)."""
-    records = {}
+    by_id = {}
     for directory in directories:
-        for path in sorted(Path(directory).rglob("experiment.json")):
+        for path in sorted(Path(directory).rglob(records.FILE)):
             record = json.loads(path.read_text())
-            records[record["id"]] = record
-    return records
+            by_id[record["id"]] = record
+    return by_id
 
 
 def _values(values):

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import nnzoo
-from nnzoo import data, experiments, pretrained, registry, reproduce, rundir, training
+from nnzoo import data, experiments, pretrained, records, registry, reproduce, rundir, training
 
 
 def main(argv=None):
@@ -48,7 +48,7 @@ def _complete(experiment, out):
     run_dir = out / experiment.id
     if not reproduce.is_complete(run_dir):
         return False
-    record = json.loads((run_dir / "experiment.json").read_text())
+    record = json.loads((run_dir / records.FILE).read_text())
     if not record.get("measured"):  # a divergence completes an experiment, but leaves nothing to ship
         return False
     histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
@@ -62,7 +62,7 @@ def _complete(experiment, out):
 
 def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     """Write the protocol's pick of a finished experiment to the shelf and record what it scores."""
-    record = json.loads((run_dir / "experiment.json").read_text())
+    record = json.loads((run_dir / records.FILE).read_text())
     summary = json.loads((run_dir / rundir.SUMMARY).read_text())
     best = summary["runs"][summary["best_run"]]
     ensemble = registry.card(name).is_ensemble
