@@ -16,9 +16,11 @@ from pathlib import Path
 
 from nnzoo import rundir
 
-__all__ = ["FILE", "record", "write"]
+__all__ = ["FILE", "SUPERSEDED", "record", "write"]
 
 FILE = "experiment.json"
+#: What a record is renamed to when a later run of its experiment replaces it: kept beside its runs, not rendered.
+SUPERSEDED = "experiment-superseded.json"
 
 
 def record(experiment, *, book, measured, seeds, runs, command, reduced_budget=None, note=None, wall_time_s=None,

@@ -17,12 +17,22 @@ __all__ = ["load_records", "render"]
 
 
 def load_records(*directories):
-    """Every ``experiment.json`` under the directories, keyed by experiment id (later wins)."""
-    by_id = {}
+    """Every ``experiment.json`` under the directories, keyed by experiment id.
+
+    Raises:
+        ValueError: two records of one experiment (a re-run keeps the record it replaces as
+            ``experiment-superseded.json``, which is not read).
+    """
+    by_id, found_at = {}, {}
     for directory in directories:
         for path in sorted(Path(directory).rglob(records.FILE)):
             record = json.loads(path.read_text())
-            by_id[record["id"]] = record
+            if record["id"] in found_at:
+                raise ValueError(
+                    f"Two records of {record['id']}: {found_at[record['id']]} and {path}. Rename the one the other "
+                    f"replaces to {records.SUPERSEDED} (kept, not rendered)."
+                )
+            by_id[record["id"]], found_at[record["id"]] = record, path
     return by_id
 
 

@@ -96,3 +96,17 @@ def test_results_md_is_generated_from_the_committed_records():
     assert table.strip() == results.render(results.load_records(root / "docs" / "runs")).strip()
     outside = text.replace(table, "")
     assert not [line for line in outside.splitlines() if line.startswith("| C")], "a hand-written result row"
+
+
+def test_two_records_of_one_experiment_are_refused_until_one_is_marked_superseded(tmp_path):
+    import json
+
+    from nnzoo import records, results
+
+    for machine in ("cpu", "h100"):
+        (tmp_path / machine / "C6-11").mkdir(parents=True)
+        (tmp_path / machine / "C6-11" / records.FILE).write_text(json.dumps({"id": "C6-11", "machine": machine}))
+    with pytest.raises(ValueError, match=r"Two records of C6-11: .*cpu/C6-11.*h100/C6-11.*experiment-superseded"):
+        results.load_records(tmp_path)
+    (tmp_path / "h100" / "C6-11" / records.FILE).rename(tmp_path / "h100" / "C6-11" / records.SUPERSEDED)
+    assert results.load_records(tmp_path)["C6-11"]["machine"] == "cpu"
