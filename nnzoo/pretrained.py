@@ -1,16 +1,21 @@
 """Shipped trained weights: what each file scored, where it is found, and checking it.
 
 ``nnzoo/pretrained.json`` is the table: one record per network with shipped
-weights (``nnzoo.card(name).weights``). A weights file is looked for, in order:
+weights (``nnzoo.card(name).weights``). Each set of weights is stored once, in
+one of two formats: a ``NAME.weights.h5`` file, or, for the networks a server
+would host, the TF-Serving SavedModel ``NAME/VERSION`` whose variables
+``weights="mnist"`` loads. They are looked for, in order:
 
 1. in the directory named by ``NNZOO_WEIGHTS_DIR``;
 2. in the source checkout's ``savedmodels/``;
 3. in the Keras cache (``~/.keras/models``, or ``$KERAS_HOME/models``), where
    ``keras.utils.get_file`` downloads it from ``NNZOO_WEIGHTS_URL`` (default
-   ``BASE_URL``) the first time.
+   ``BASE_URL``) the first time (a SavedModel as ``Weights.archive``, a
+   ``.tar.gz`` that ``pack`` writes, extracted there).
 
-Every file is checked against the SHA-256 on its record before it is loaded; a
-corrupt or modified file is an error that names it, never loaded.
+Every file is checked against the SHA-256 on its record before it is loaded (a
+SavedModel against ``nnzoo.files.tree_sha256`` of its directory); a corrupt or
+modified file is an error that names it, never loaded.
 
 Example:
 
@@ -24,18 +29,21 @@ Example:
 
 import dataclasses
 import functools
+import gzip
 import json
 import os
+import shutil
+import tarfile
 import types
 import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
 from nnzoo import rundir, weights_io
-from nnzoo.files import sha256
+from nnzoo.files import sha256, tree_sha256
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
 
-__all__ = ["Weights", "BASE_URL", "TAG", "get", "names", "file_path", "sha256", "WeightsError"]
+__all__ = ["Weights", "BASE_URL", "TAG", "FORMATS", "get", "names", "file_path", "pack", "sha256", "WeightsError"]
 
 #: The one weights tag: trained on MNIST by the book's recipe.
 TAG = "mnist"
@@ -43,6 +51,10 @@ TAG = "mnist"
 BASE_URL = "https://github.com/nnzoo/nnzoo/releases/download/weights-v1/"
 TABLE = Path(__file__).with_name("pretrained.json")
 CHECKOUT_DIR = Path(__file__).resolve().parent.parent / "savedmodels"
+#: How a set of weights is stored: a Keras weights file, or a SavedModel version directory.
+FORMATS = ("weights.h5", "savedmodel")
+#: The networks a server would host: their weights ship as a TF-Serving SavedModel, not as a weights file.
+SERVED = ("conv2_dropout", "conv2_dropout_ensemble")
 
 
 class WeightsError(ValueError):
@@ -55,8 +67,10 @@ class Weights:
 
     Attributes:
         name: the registry name.
-        file: the file name (``NAME.weights.h5``).
-        sha256, size: the file's SHA-256 and size in bytes.
+        file: the file name (``NAME.weights.h5``), or for a SavedModel its
+            version directory relative to the shelf (``NAME/VERSION``).
+        sha256, size: the file's SHA-256 and size in bytes (a SavedModel's:
+            ``nnzoo.files.tree_sha256`` and the bytes of its files).
         test_accuracy: accuracy (a fraction) of exactly these weights on the
             official 10,000 MNIST test images.
         experiment: the book experiment whose recipe trained them.
@@ -68,6 +82,7 @@ class Weights:
         epoch, epochs: the picked epoch (1-based) of the run's epochs.
         recipe: the training recipe (the card's, with the experiment's changes).
         hardware, wall_time_s, date, command: how they were made.
+        format: one of ``FORMATS``.
     """
 
     name: str
@@ -88,16 +103,29 @@ class Weights:
     wall_time_s: float
     date: str
     command: str
+    format: str = "weights.h5"
 
     def __post_init__(self):
+        if self.format not in FORMATS:
+            raise WeightsError(f"The weights record of {self.name!r} has an unknown format. Received: "
+                               f"format={self.format!r}; expected one of {FORMATS}.")
         object.__setattr__(self, "selected_by", types.MappingProxyType(dict(self.selected_by)))
         object.__setattr__(self, "recipe", types.MappingProxyType(dict(self.recipe)))
 
     @property
+    def is_saved_model(self):
+        return self.format == "savedmodel"
+
+    @property
+    def archive(self):
+        """The name of the file published at ``url``: the weights file, or the SavedModel's ``.tar.gz``."""
+        return f"{self.file.replace('/', '-')}.savedmodel.tar.gz" if self.is_saved_model else self.file
+
+    @property
     def url(self):
-        """Where ``keras.utils.get_file`` downloads the file from."""
+        """Where ``keras.utils.get_file`` downloads the weights from."""
         base = os.environ.get("NNZOO_WEIGHTS_URL") or BASE_URL
-        return base.rstrip("/") + "/" + self.file
+        return base.rstrip("/") + "/" + self.archive
 
     def to_dict(self):
         out = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
@@ -127,18 +155,23 @@ def names():
 
 
 def _verified(path, record):
-    digest = sha256(path)
+    digest = tree_sha256(path) if record.is_saved_model else sha256(path)
     if digest != record.sha256:
+        what = "SavedModel" if record.is_saved_model else "weights file"
         raise WeightsError(
-            f"The weights file {str(path)!r} for {record.name!r} is corrupt or was modified: its SHA-256 is "
-            f"{digest}, the record says {record.sha256}. Delete the file (it is fetched again), or restore it "
+            f"The {what} {str(path)!r} for {record.name!r} is corrupt or was modified: its SHA-256 is "
+            f"{digest}, the record says {record.sha256}. Delete it (it is fetched again), or restore it "
             f"with git checkout."
         )
     return path
 
 
+def _present(candidate, record):
+    return weights_io.is_saved_model(candidate) if record.is_saved_model else candidate.is_file()
+
+
 def file_path(record):
-    """The verified local path of a record's weights file, downloading it if needed.
+    """The verified local path of a record's weights (a file or a SavedModel directory), downloading them if needed.
 
     Raises:
         WeightsError: the file found is corrupt, or it is nowhere and cannot be
@@ -147,23 +180,62 @@ def file_path(record):
     env_dir = os.environ.get("NNZOO_WEIGHTS_DIR")
     for directory in ([Path(env_dir)] if env_dir else []) + [CHECKOUT_DIR]:
         candidate = directory / record.file
-        if candidate.is_file():
+        if _present(candidate, record):
             return _verified(candidate, record)
     import keras  # noqa: PLC0415
 
     keras_home = os.environ.get("KERAS_HOME")  # read now: Keras reads it once, at import
+    downloaded = None
     try:
         if keras_home:
             Path(keras_home).mkdir(parents=True, exist_ok=True)
-        downloaded = keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
-                                          cache_subdir="models", cache_dir=keras_home)
-    except Exception as err:  # urllib, OSError and Keras's own hash error
+        if record.is_saved_model:  # the archive's own bytes are not on the record: its extracted files are checked
+            downloaded = Path(keras.utils.get_file(record.archive, origin=record.url, extract=True,
+                                                   cache_subdir="models", cache_dir=keras_home))
+            _verified(downloaded, record)
+        else:
+            downloaded = Path(keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
+                                                   cache_subdir="models", cache_dir=keras_home))
+    except Exception as err:  # urllib, OSError, Keras's own hash error and a SavedModel that does not match
+        if downloaded is not None and record.is_saved_model:  # nothing unverified stays in the cache
+            _remove(downloaded.parent / record.archive, downloaded)
         raise WeightsError(
             f"Could not get the weights of {record.name!r}: {record.file} is not in NNZOO_WEIGHTS_DIR "
             f"({env_dir or 'unset'}) nor in {CHECKOUT_DIR}, and downloading {record.url} failed: {err}. "
-            f"Put the file in one of those directories, or set NNZOO_WEIGHTS_URL to where it is published."
+            f"Put the {'SavedModel' if record.is_saved_model else 'file'} in one of those directories, or set "
+            f"NNZOO_WEIGHTS_URL to where it is published."
         ) from err
-    return _verified(Path(downloaded), record)
+    return _verified(downloaded, record)
+
+
+def _remove(*paths):
+    for path in paths:
+        if path is not None and path.is_dir():
+            shutil.rmtree(path)
+        elif path is not None and path.is_file():
+            path.unlink()
+
+
+def pack(record, into):
+    """Write the ``.tar.gz`` of a SavedModel record, to publish at ``BASE_URL``; return its path.
+
+    The archive holds the version directory's files at its top level, in sorted
+    order, with zeroed times and owners: packing the same SavedModel twice gives
+    the same bytes.
+    """
+    if not record.is_saved_model:
+        raise ValueError(f"Only SavedModel records are packed; {record.name!r} ships {record.file} as it is.")
+    source = file_path(record)
+    target = Path(into) / record.archive
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w") as tar:
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(source).as_posix())
+            info.mtime, info.uid, info.gid, info.uname, info.gname, info.mode = 0, 0, 0, "", "", 0o644
+            with open(path, "rb") as handle:
+                tar.addfile(info, handle)
+    return target
 
 
 def source(model_card, weights, overrides):

@@ -4,7 +4,8 @@ Each network's weights come from the book experiment whose recipe is the network
 (``nnzoo.experiments.for_weights``), trained with the book's number of runs into
 ``OUT/ID`` (the committed records live in ``docs/runs/cpu``). Finished experiments are skipped;
 an interrupted one resumes after its last completed epoch. ``--publish`` then writes the
-protocol's pick of each finished experiment to ``savedmodels/NAME.weights.h5``, measures it on
+protocol's pick of each finished experiment to ``savedmodels/NAME.weights.h5`` (a SavedModel
+``savedmodels/NAME/VERSION`` for the networks a server would host), measures it on
 the 10,000 test images and records it in ``nnzoo/pretrained.json`` (``nnzoo.card(NAME).weights``).
 
     python recipes/stock_zoo.py [NAME ...] [--out docs/runs/cpu] [--list | --publish]
@@ -16,12 +17,13 @@ import sys
 from pathlib import Path
 
 import nnzoo
-from nnzoo import data, experiments, pretrained, records, registry, reproduce, rundir, training
+from nnzoo import data, experiments, files, pretrained, records, registry, reproduce, rundir, training
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help="networks to train (default: every one with a source experiment)")
+    parser.add_argument("names", nargs="*", help="networks to train (default: every one with a source experiment), "
+                                                 "or experiment ids (a chapter 6 row that ships no weights: C6-07)")
     parser.add_argument("--out", default="docs/runs/cpu", help="parent of the experiment run directories")
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     parser.add_argument("--publish", action="store_true",
@@ -29,11 +31,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = args.names or [name for name in registry.list_models() if name != "deep_fc_ciresan"]
     for name in names:
-        experiment = experiments.for_weights(name)
-        done = _complete(experiment, Path(args.out))
+        experiment = experiments.get(name) if name in _IDS else experiments.for_weights(name)
+        ships = _is_weights_source(experiment)
+        done = _complete(experiment, Path(args.out), ships)
         print(f"{name}: {experiment.id} x{experiment.runs}{' (done)' if done else ''}", flush=True)
-        if args.publish and done:
-            publish(name, experiment, Path(args.out) / experiment.id)
+        if args.publish and done and ships:
+            publish(experiment.model, experiment, Path(args.out) / experiment.id)
         if done or args.list or args.publish:
             continue
         experiments.run(experiment.id, out=Path(args.out) / experiment.id,
@@ -41,10 +44,21 @@ def main(argv=None):
     return 0
 
 
-def _complete(experiment, out):
+_IDS = {experiment.id for experiment in experiments.EXPERIMENTS}
+
+
+def _is_weights_source(experiment):
+    try:
+        return experiments.for_weights(experiment.model) == experiment
+    except ValueError:
+        return False
+
+
+def _complete(experiment, out, ships=True):
     """Whether the experiment's record is the full recipe's (``nnzoo reproduce``'s test) with a number, every run
-    has all its epochs (a re-run in progress has fewer), and its pick ships or left its selected weights beside it
-    (the shelf keeps each set of weights once, and a fresh checkout has no run weights)."""
+    has all its epochs (a re-run in progress has fewer), and, for a weights source (``ships``), its pick ships or
+    left its selected weights beside it (the shelf keeps each set of weights once, and a fresh checkout has no run
+    weights)."""
     run_dir = out / experiment.id
     if not reproduce.is_complete(run_dir):
         return False
@@ -54,6 +68,8 @@ def _complete(experiment, out):
     histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
     if not histories or any(len(json.loads(path.read_text())) != record["epochs"] for path in histories):
         return False
+    if not ships:
+        return True
     shipped = pretrained.get(experiment.model)
     if shipped is not None and shipped.experiment == experiment.id and shipped.date == record.get("date"):
         return True
@@ -61,18 +77,30 @@ def _complete(experiment, out):
 
 
 def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
-    """Write the protocol's pick of a finished experiment to the shelf and record what it scores."""
+    """Write the protocol's pick of a finished experiment to the shelf and record what it scores.
+
+    The networks of ``pretrained.SERVED`` ship as a TF-Serving SavedModel (``shelf/NAME/VERSION``), the
+    others as ``shelf/NAME.weights.h5``: each set of weights is stored once.
+    """
+    shelf = Path(shelf)
+    shelf.mkdir(parents=True, exist_ok=True)
     record = json.loads((run_dir / records.FILE).read_text())
     summary = json.loads((run_dir / rundir.SUMMARY).read_text())
     best = summary["runs"][summary["best_run"]]
     ensemble = registry.card(name).is_ensemble
-    model = registry.build(name, compile=False, weights=str(run_dir))
-    file = shelf / f"{name}.weights.h5"
-    model.save_weights(file)
-    shipped = registry.build(name, compile=False, weights=str(file))  # measure what ships, read back
     test = training.load_data("mnist").test
-    probabilities = shipped.predict(test.x, batch_size=1000, verbose=0)
-    accuracy = data.accuracy(probabilities, test.y)
+    model = registry.build(name, compile=False, weights=str(run_dir))
+    if name in pretrained.SERVED:
+        metadata = {"test_accuracy": _accuracy(model, test), "recipe": dict(summary["recipe"]),
+                    "experiment": experiment.id, "command": record["command"]}
+        target = nnzoo.export(model, shelf / name, metadata=metadata)
+        file, digest, size = target.relative_to(shelf).as_posix(), files.tree_sha256(target), files.tree_size(target)
+    else:
+        target = shelf / f"{name}.weights.h5"
+        model.save_weights(target)
+        file, digest, size = target.name, files.sha256(target), target.stat().st_size
+    shipped = registry.build(name, compile=False, weights=str(target))  # measure what ships, read back
+    accuracy = _accuracy(shipped, test)
     history = json.loads((Path(best["run_dir"]) / rundir.HISTORY).read_text())
     if ensemble:
         selected_by = {"split": "test", "accuracy": summary["reported"]}
@@ -80,7 +108,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
         split = record["measured"]["split"]
         selected_by = {"split": split, "accuracy": history[best["best_epoch"]][f"{split}_accuracy"]}
     row = pretrained.Weights(
-        name=name, file=file.name, sha256=pretrained.sha256(file), size=file.stat().st_size,
+        name=name, file=file, sha256=digest, size=size, format="savedmodel" if name in pretrained.SERVED else "weights.h5",
         test_accuracy=accuracy, experiment=experiment.id, protocol=record["protocol"], selected_by=selected_by,
         run=summary["best_run"] + 1, runs=len(summary["runs"]), seed=best["seed"],
         epoch=len(history) if ensemble else best["best_epoch"] + 1, epochs=len(history),
@@ -91,7 +119,11 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     rows[name] = row.to_dict()
     pretrained.TABLE.write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1) + "\n")
     expected = summary["test_accuracy"] if ensemble else history[best["best_epoch"]]["test_accuracy"]
-    print(f"  shipped {file} ({row.size:,} bytes): test {accuracy:.2%} (the run measured {expected:.2%})", flush=True)
+    print(f"  shipped {target} ({size:,} bytes): test {accuracy:.2%} (the run measured {expected:.2%})", flush=True)
+
+
+def _accuracy(model, test):
+    return data.accuracy(model.predict(test.x, batch_size=1000, verbose=0), test.y)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Shipped weights: every file scores its record, is found the documented ways, and is checked."""
 
+import dataclasses
 import json
 import shutil
 
@@ -7,21 +8,33 @@ import numpy as np
 import pytest
 
 import nnzoo
-from nnzoo import pretrained
+from nnzoo import files, pretrained
 
 SHIPPED = pretrained.names()
 
 
 def test_the_shelf_and_the_table_agree():
+    """Each set of weights is on the shelf once, in its record's format, and the shelf holds nothing else."""
     assert SHIPPED, "nnzoo/pretrained.json should list at least one network"
     assert nnzoo.list_models(pretrained=True) == SHIPPED
     assert set(SHIPPED) <= set(nnzoo.list_models())
-    on_disk = {p.name for p in pretrained.CHECKOUT_DIR.glob("*.weights.h5")}
-    assert on_disk == {pretrained.get(name).file for name in SHIPPED}, "a file without a record, or the reverse"
-    for name in SHIPPED:
-        record = nnzoo.card(name).weights
-        assert record.name == name and record.file == f"{name}.weights.h5"
-        assert pretrained.sha256(pretrained.CHECKOUT_DIR / record.file) == record.sha256
+    records = [pretrained.get(name) for name in SHIPPED]
+    shelf = pretrained.CHECKOUT_DIR
+    on_disk = {p.name for p in shelf.glob("*.weights.h5")}
+    assert on_disk == {r.file for r in records if not r.is_saved_model}, "a weights file without a record, or the reverse"
+    saved_models = {p.parent.relative_to(shelf).as_posix() for p in shelf.glob("*/*/saved_model.pb")}
+    assert saved_models == {r.file for r in records if r.is_saved_model}, "a SavedModel without a record, or the reverse"
+    for record in records:
+        assert record is nnzoo.card(record.name).weights
+        assert record.is_saved_model == (record.name in pretrained.SERVED)
+        path = shelf / record.file
+        if record.is_saved_model:
+            assert record.file.startswith(f"{record.name}/")
+            assert files.tree_sha256(path) == record.sha256 and files.tree_size(path) == record.size
+            assert nnzoo.export.read_card(path)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=2e-4)
+        else:
+            assert record.file == f"{record.name}.weights.h5"
+            assert files.sha256(path) == record.sha256 and path.stat().st_size == record.size
         assert 0.0 < record.test_accuracy <= 1.0 and 0.0 < record.selected_by["accuracy"] <= 1.0
         assert 1 <= record.run <= record.runs and 1 <= record.epoch <= record.epochs
         assert record.command and record.hardware and record.protocol
@@ -135,7 +148,6 @@ def test_a_run_directory_stands_for_its_best_runs_selected_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-
 @pytest.mark.parametrize("summary", ['{"best_run": 3, "runs": []}', '{"best_run": 0, "runs": [{}]}', "{not json"])
 def test_a_broken_runs_summary_is_named(tmp_path, summary):
     run_dir = tmp_path / "run"
@@ -179,3 +191,70 @@ def test_an_ensemble_run_directory_loads_every_members_final_model(tmp_path):
     for index, member in enumerate(members, start=1):
         for a, b in zip(ensemble.get_layer(f"member_{index}").get_weights(), member.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture
+def saved_model_record(tmp_path, monkeypatch):
+    """shallow_sigmoid's shipped weights as a SavedModel record on a shelf of its own (NNZOO_WEIGHTS_DIR)."""
+    name = "shallow_sigmoid"
+    shelf = tmp_path / "shelf"
+    version = nnzoo.export(nnzoo.build(name, weights="mnist", compile=False), shelf / name)
+    record = dataclasses.replace(pretrained.get(name), file=f"{name}/{version.name}", format="savedmodel",
+                                 sha256=files.tree_sha256(version), size=files.tree_size(version))
+    monkeypatch.setattr(pretrained, "get", lambda wanted: record if wanted == name else None)
+    monkeypatch.setenv("NNZOO_WEIGHTS_DIR", str(shelf))
+    return record, shelf
+
+
+def _same_weights(a, b):
+    assert len(a.get_weights()) == len(b.get_weights())
+    for x, y in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_saved_model_record_loads_its_variables_and_a_tampered_one_is_named(saved_model_record):
+    record, shelf = saved_model_record
+    assert pretrained.file_path(record) == shelf / record.file
+    _same_weights(nnzoo.build(record.name, weights="mnist", compile=False),
+                  nnzoo.build(record.name, weights=str(pretrained.CHECKOUT_DIR / f"{record.name}.weights.h5")))
+    data_file = next((shelf / record.file / "variables").glob("variables.data-*"))
+    content = bytearray(data_file.read_bytes())
+    content[len(content) // 2] ^= 0xFF
+    data_file.write_bytes(bytes(content))
+    with pytest.raises(pretrained.WeightsError, match=rf"The SavedModel '{shelf / record.file}'.*corrupt or was modified"):
+        nnzoo.build(record.name, weights="mnist")
+
+
+def test_a_saved_model_record_downloads_as_an_archive_and_is_verified(saved_model_record, tmp_path, monkeypatch):
+    """The pip-installed path for a SavedModel: a .tar.gz (file:// here, offline), extracted, its files checked."""
+    record, shelf = saved_model_record
+    remote = tmp_path / "remote"
+    archive = pretrained.pack(record, remote)
+    assert archive.name == f"{record.name}-{record.file.split('/')[1]}.savedmodel.tar.gz"
+    assert pretrained.pack(record, tmp_path / "again").read_bytes() == archive.read_bytes()  # reproducible
+    reference = nnzoo.build(record.name, weights="mnist", compile=False)
+
+    monkeypatch.delenv("NNZOO_WEIGHTS_DIR")
+    monkeypatch.setattr(pretrained, "CHECKOUT_DIR", tmp_path / "no-checkout")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("NNZOO_WEIGHTS_URL", remote.as_uri() + "/")
+    path = pretrained.file_path(record)
+    assert path.parent == tmp_path / "keras-home" / "models" and files.tree_sha256(path) == record.sha256
+    _same_weights(nnzoo.build(record.name, weights="mnist", compile=False), reference)
+
+    other = nnzoo.export(nnzoo.build(record.name, compile=False, seed=5), tmp_path / "other")  # a wrong archive
+    shutil.rmtree(path)
+    (path.parent / record.archive).unlink()
+    with monkeypatch.context() as patch:
+        patch.setenv("NNZOO_WEIGHTS_DIR", str(tmp_path))  # where pack finds "other/1" for the wrong record
+        wrong = pretrained.pack(dataclasses.replace(record, file="other/1", sha256=files.tree_sha256(other)),
+                                tmp_path / "wrong")
+    shutil.copy(wrong, remote / record.archive)
+    with pytest.raises(pretrained.WeightsError, match=rf"Could not get the weights of '{record.name}'.*corrupt or was modified"):
+        pretrained.file_path(record)
+    assert not list((tmp_path / "keras-home" / "models").iterdir()), "an unverified download stayed in the cache"
+
+
+def test_a_record_of_an_unknown_format_is_refused():
+    with pytest.raises(pretrained.WeightsError, match=r"unknown format. Received: format='onnx'"):
+        dataclasses.replace(pretrained.get(SHIPPED[0]), format="onnx")

@@ -1,0 +1,61 @@
+"""The campaign script behind ``weights="mnist"``: what publishing a finished experiment ships and records."""
+
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnzoo
+from nnzoo import experiments, files, pretrained
+
+STOCK_ZOO = runpy.run_path(str(Path(__file__).resolve().parent.parent / "recipes" / "stock_zoo.py"))
+
+
+@pytest.fixture(scope="module")
+def finished_c1_01(tmp_path_factory, mnist_split):
+    """C1-01 (shallow_sigmoid, best of 2 here) on 500 images for one epoch: a finished experiment, in small."""
+    out = tmp_path_factory.mktemp("runs") / "C1-01"
+    experiments.run("C1-01", runs=2, epochs=1, subset=500, out=out, verbose=0)
+    return out
+
+
+def _accuracy(model, split):
+    return float(np.mean(np.argmax(model.predict(split.test.x, batch_size=1000, verbose=0), axis=1) == split.test.y))
+
+
+@pytest.mark.parametrize("served", [False, True], ids=["weights.h5", "savedmodel"])
+def test_publish_ships_the_protocols_pick_once_and_records_what_it_scores(finished_c1_01, mnist_split, tmp_path,
+                                                                          monkeypatch, served):
+    monkeypatch.setattr(pretrained, "TABLE", tmp_path / "pretrained.json")
+    monkeypatch.setattr(pretrained, "SERVED", ("shallow_sigmoid",) if served else ())
+    shelf = tmp_path / "shelf"
+    STOCK_ZOO["publish"]("shallow_sigmoid", experiments.get("C1-01"), finished_c1_01, shelf=shelf)
+
+    row, = json.loads((tmp_path / "pretrained.json").read_text())
+    record = pretrained.Weights(**row)
+    summary = json.loads((finished_c1_01 / "summary.json").read_text())
+    assert (record.run, record.runs, record.seed) == (summary["best_run"] + 1, 2, summary["runs"][summary["best_run"]]["seed"])
+    assert record.experiment == "C1-01" and record.epochs == 1 and record.recipe["eta"] == 3.0
+    shipped = shelf / record.file
+    if served:
+        assert record.format == "savedmodel" and record.file == "shallow_sigmoid/1"
+        assert [p.name for p in shelf.rglob("*.weights.h5")] == []  # stored once
+        assert files.tree_sha256(shipped) == record.sha256 and files.tree_size(shipped) == record.size
+        assert nnzoo.export.read_card(shipped)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=1e-4)
+    else:
+        assert record.format == "weights.h5" and record.file == "shallow_sigmoid.weights.h5"
+        assert files.sha256(shipped) == record.sha256 and not list(shelf.glob("*/*/saved_model.pb"))
+    from_shelf = nnzoo.build("shallow_sigmoid", weights=str(shipped), compile=False)
+    from_runs = nnzoo.build("shallow_sigmoid", weights=str(finished_c1_01), compile=False)
+    for a, b in zip(from_shelf.get_weights(), from_runs.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert record.test_accuracy == pytest.approx(_accuracy(from_shelf, mnist_split), abs=1e-6)
+
+
+def test_only_the_experiment_of_a_networks_card_recipe_ships_its_weights():
+    """C6-07 trains conv2_relu on the expanded data; conv2_relu's weights come from C6-06 (its card's recipe)."""
+    assert not STOCK_ZOO["_is_weights_source"](experiments.get("C6-07"))
+    assert STOCK_ZOO["_is_weights_source"](experiments.get("C6-06"))
+    assert STOCK_ZOO["_is_weights_source"](experiments.get("C1-01"))
