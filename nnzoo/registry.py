@@ -227,9 +227,10 @@ def build(name, weights=None, **overrides):
         weights: ``None`` (a fresh initialisation), ``"mnist"`` (the shipped
             weights, trained by the book's recipe: see ``card(name).weights``
             and ``list_models(pretrained=True)``), or the path of a
-            ``.weights.h5`` file, a ``.keras`` file or a run directory of
+            ``.weights.h5`` file, a ``.keras`` file, a run directory of
             ``nnzoo train`` (its best run's weights at the epoch the protocol
-            picked). With ``"mnist"``, training overrides (``eta``, ``lmbda``,
+            picked) or a SavedModel version directory of ``nnzoo export`` (its
+            variables, checked to compute what it serves). With ``"mnist"``, training overrides (``eta``, ``lmbda``,
             ...) are allowed for fine-tuning; architecture overrides are not.
 
     Returns:

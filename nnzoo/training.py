@@ -63,13 +63,14 @@ class RunResult:
         seed: the run's seed.
         history: one dict per epoch: ``epoch``, ``loss``, ``accuracy``
             (Keras's running training values), ``validation_accuracy``,
-            ``test_accuracy``, ``eta``, ``seconds``; and ``lockstep`` (the number of
-            runs) when several runs stepped together, ``seconds`` then being
-            their shared epoch.
+            ``test_accuracy``, ``eta``, ``seconds`` (training), ``evaluation_seconds``
+            (scoring, selecting and checkpointing; absent in histories before
+            2026-12-01); and ``lockstep`` (the number of runs) when several runs
+            stepped together, ``seconds`` then being their shared epoch.
         best_epoch: the epoch the protocol picks (0-based).
         validation_accuracy, test_accuracy: the values at ``best_epoch``.
         reported: the number the book's protocol reports for this run.
-        wall_time: seconds spent training (all sessions of a resumed run).
+        wall_time: seconds of its epochs, training and evaluation (all sessions of a resumed run).
         run_dir: where the run lives.
     """
 
@@ -246,6 +247,7 @@ class _Run:
 
     def record(self, logs, seconds, lockstep=1):
         """Check, evaluate, checkpoint and log the epoch just trained."""
+        began = time.perf_counter()
         name, seed, epoch, split, run_dir = self.name, self.seed, self.epoch, self.split, self.run_dir
         loss = logs["loss"]
         if not math.isfinite(loss):
@@ -278,6 +280,7 @@ class _Run:
         if self.protocol.select([*self.history, entry])[0] == epoch:
             self._save_selected()
         model.save(rundir.checkpoint(run_dir, epoch + 1))
+        entry["evaluation_seconds"] = time.perf_counter() - began
         self.history.append(entry)
         _write_json(self.history_path, self.history)
         rundir.checkpoint(run_dir, epoch).unlink(missing_ok=True)
@@ -312,7 +315,7 @@ class _Run:
             validation_accuracy=validation,
             test_accuracy=test,
             reported=reported,
-            wall_time=float(sum(entry["seconds"] for entry in self.history)),
+            wall_time=float(sum(entry["seconds"] + entry.get("evaluation_seconds", 0.0) for entry in self.history)),
             run_dir=str(self.run_dir),
         )
         _write_json(self.run_dir / "result.json", dataclasses.asdict(result))
@@ -453,11 +456,10 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     ensemble = model_card.is_ensemble
     _check_out(out, runs, ensemble)
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
     try:
         with rundir.lock(out):
             if ensemble:
-                return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce,
+                return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, announce,
                                        callbacks_for, book)
             configs = [dict(recipe, seed=seeds.run_seed(seed, index)) for index in range(runs)]
             run_dirs = rundir.run_dirs(out, runs)
@@ -465,7 +467,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
                                                                callbacks_for)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
-                           run_results[best].test_accuracy, started, out, verbose and announce, book)
+                           run_results[best].test_accuracy, out, verbose and announce, book)
     except rundir.InUse as err:
         raise RunDirectoryError(str(err)) from None
 
@@ -526,7 +528,7 @@ def _check_out(out, runs, ensemble):
                                 f"{runs} runs (or runs=1 to resume this one).")
 
 
-def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, started, announce, callbacks_for=None,
+def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, announce, callbacks_for=None,
                     book=None):
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
@@ -539,7 +541,7 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, sta
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
     best = max(range(len(member_results)), key=lambda i: protocol.selection_key(member_results[i]))
     return _finish(model_card, recipe, protocol, member_results, best, vote_accuracy, vote_accuracy,
-                   started, out, verbose and announce, book)
+                   out, verbose and announce, book)
 
 
 def _card_book(model_card):
@@ -547,7 +549,14 @@ def _card_book(model_card):
     return (result.accuracy, result.split, result.experiment) if result else None
 
 
-def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, started, out, verbose, book):
+def _wall_time(run_results):
+    """The runs' seconds over all their sessions (not only this process's): each epoch's training, an epoch of
+    runs stepped in lockstep counted once, and each run's evaluation."""
+    return float(sum(entry["seconds"] / entry.get("lockstep", 1) + entry.get("evaluation_seconds", 0.0)
+                     for result in run_results for entry in result.history))
+
+
+def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, out, verbose, book):
     description = protocol.describe()
     if model_card.is_ensemble:
         description = "plurality vote of independently trained members on the test set; members: " + description
@@ -559,7 +568,7 @@ def _finish(model_card, recipe, protocol, run_results, best, reported, test_accu
         best_run=best,
         reported=reported,
         test_accuracy=test_accuracy,
-        wall_time=time.perf_counter() - started,
+        wall_time=_wall_time(run_results),
         run_dir=str(out),
     )
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k != "runs"}

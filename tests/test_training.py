@@ -27,7 +27,8 @@ from nnzoo.seeds import member_seed
 from nnzoo.training import Protocol, TrainingError, best_validation_test, peak
 
 REPO = Path(__file__).resolve().parent.parent
-HISTORY_KEYS = {"epoch", "loss", "accuracy", "validation_accuracy", "test_accuracy", "eta", "seconds"}
+HISTORY_KEYS = {"epoch", "loss", "accuracy", "validation_accuracy", "test_accuracy", "eta", "seconds",
+                "evaluation_seconds"}
 TINY = dict(data="mnist[:300]", n_validation=200, n_test=200, verbose=0)
 TINY_CONV = dict(conv=((2, 5),), hidden=(8,))  # conv1 with 2 filters and 8 hidden units
 
@@ -235,7 +236,8 @@ def test_conv_run_writes_its_directory_and_reports_test_at_best_validation(real_
     assert json.loads((out / "result.json").read_text()) == json.loads(json.dumps(
         {"seed": 0, "history": history, "best_epoch": epoch, "validation_accuracy": validation,
          "test_accuracy": test, "reported": test, "wall_time": run.wall_time, "run_dir": str(out)}))
-    assert run.wall_time == pytest.approx(sum(entry["seconds"] for entry in history))
+    assert run.wall_time == pytest.approx(sum(entry["seconds"] + entry["evaluation_seconds"] for entry in history))
+    assert result.wall_time == pytest.approx(run.wall_time)
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["name"] == "conv1" and summary["best_run"] == 0
@@ -343,7 +345,8 @@ def test_resumed_run_matches_an_uninterrupted_one(real_data, tmp_path, name, ove
     weights = [keras.models.load_model(tmp_path / d / "model.keras").get_weights() for d in ("whole", "resumed")]
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, atol=1e-6)
-
+    # The record's wall time counts the epochs of every session, not only the last process's.
+    assert resumed.wall_time == pytest.approx(sum(e["seconds"] + e["evaluation_seconds"] for e in resumed.history))
 
 
 def test_each_epoch_restarts_the_dropout_streams_from_its_own_seed():
@@ -618,6 +621,11 @@ def test_runs_trained_together_equal_runs_trained_alone(real_data, tmp_path, nam
         got, want = together.runs[index].history, alone.runs[0].history
         assert [e["epoch"] for e in got] == [0, 1] and together.runs[index].seed == seed
         assert all(e["lockstep"] == 2 for e in got) and all("lockstep" not in e for e in want)
+        assert all(a["seconds"] == b["seconds"] for a, b in zip(got, together.runs[1 - index].history))
         for a, b in zip(got, want):
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
             assert a["validation_accuracy"] == pytest.approx(b["validation_accuracy"], abs=0.006)
+    # Epochs stepped together count once in the wall time; each run's evaluation counts.
+    histories = [run.history for run in together.runs]
+    assert together.wall_time == pytest.approx(
+        sum(e["seconds"] for e in histories[0]) + sum(e["evaluation_seconds"] for h in histories for e in h))
