@@ -8,11 +8,15 @@ protocol's pick of each finished experiment to ``savedmodels/NAME.weights.h5`` (
 ``savedmodels/NAME/VERSION`` for the networks a server would host), measures it on
 the 10,000 test images and records it in ``nnzoo/pretrained.json`` (``nnzoo.card(NAME).weights``).
 
-    python recipes/stock_zoo.py [NAME ...] [--out docs/runs/cpu] [--list | --publish]
+``--release DIR`` writes the files of every shipped record under the names ``pretrained.BASE_URL`` serves them
+by (a SavedModel as its ``.tar.gz``): upload them there for a pip-installed nnzoo to download.
+
+    python recipes/stock_zoo.py [NAME ...] [--out docs/runs/cpu] [--list | --publish | --release DIR]
 """
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -28,7 +32,13 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     parser.add_argument("--publish", action="store_true",
                         help="ship the weights of the finished experiments instead of training")
+    parser.add_argument("--release", metavar="DIR", help="write the shipped weights' release files to DIR and exit")
     args = parser.parse_args(argv)
+    if args.release:
+        for path in release(Path(args.release)):
+            print(f"{path} ({path.stat().st_size:,} bytes)")
+        print(f"Upload these files to {pretrained.BASE_URL}")
+        return 0
     names = args.names or [name for name in registry.list_models() if name != "deep_fc_ciresan"]
     for name in names:
         experiment = experiments.get(name) if name in _IDS else experiments.for_weights(name)
@@ -120,6 +130,19 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     pretrained.TABLE.write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1) + "\n")
     expected = summary["test_accuracy"] if ensemble else history[best["best_epoch"]]["test_accuracy"]
     print(f"  shipped {target} ({size:,} bytes): test {accuracy:.2%} (the run measured {expected:.2%})", flush=True)
+
+
+def release(into):
+    """Write each shipped record's file, as ``record.url`` names it, into ``into``; return their paths."""
+    into.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in pretrained.names():
+        record = pretrained.get(name)
+        if record.is_saved_model:
+            written.append(pretrained.pack(record, into))
+        else:
+            written.append(Path(shutil.copyfile(pretrained.file_path(record), into / record.archive)))
+    return written
 
 
 def _accuracy(model, test):

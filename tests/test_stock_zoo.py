@@ -59,3 +59,17 @@ def test_only_the_experiment_of_a_networks_card_recipe_ships_its_weights():
     assert not STOCK_ZOO["_is_weights_source"](experiments.get("C6-07"))
     assert STOCK_ZOO["_is_weights_source"](experiments.get("C6-06"))
     assert STOCK_ZOO["_is_weights_source"](experiments.get("C1-01"))
+
+
+def test_a_release_serves_every_shipped_record_to_a_pip_install(tmp_path, monkeypatch):
+    """The files --release writes are what the download path of each record fetches and verifies."""
+    written = STOCK_ZOO["release"](tmp_path / "release")
+    records = [pretrained.get(name) for name in pretrained.names()]
+    assert sorted(path.name for path in written) == sorted(record.archive for record in records)
+    monkeypatch.delenv("NNZOO_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(pretrained, "CHECKOUT_DIR", tmp_path / "no-checkout")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setenv("NNZOO_WEIGHTS_URL", (tmp_path / "release").as_uri())
+    for record in records:
+        path = pretrained.file_path(record)  # downloaded (file://), extracted where archived, verified
+        assert path.parent == tmp_path / "keras-home" / "models"
