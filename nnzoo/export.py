@@ -437,19 +437,27 @@ def load_weights(model, source):
 
     Args:
         model: the ``keras.Model`` to fill, e.g. ``nnzoo.build(NAME, compile=False)``.
-        source: a ``.weights.h5`` file, a ``.keras`` file or a run directory
-            (see ``load``).
+        source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
+            (see ``load``), or a SavedModel of ``export``: a version directory,
+            or a base directory (its latest version). A SavedModel's variables
+            are loaded only when ``model`` then computes what its
+            ``serving_default`` signature serves.
 
     Raises:
         FileNotFoundError: ``source`` does not exist.
-        ValueError: the weights do not fit ``model``, ``source`` is a model
-            saved under another registered name, or a SavedModel.
+        ValueError: the weights do not fit ``model``, or ``source`` is a model
+            saved under another registered name.
+
+    Example:
+
+    >>> model = nnzoo.build("conv2_dropout", compile=False)  # doctest: +SKIP
+    >>> nnzoo.export.load_weights(model, "savedmodels/conv2_dropout")  # doctest: +SKIP
     """
     from nnzoo import registry  # noqa: PLC0415
 
     source = Path(source)
     if source.is_dir() and _saved_model_in(source) is not None:
-        raise ValueError(_tfsm_hint(source, _saved_model_in(source)))
+        source = _saved_model_in(source)
     return weights_io.load(model, source, registered=registry.list_models())
 
 

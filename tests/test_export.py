@@ -334,6 +334,19 @@ def test_load_refuses_saved_models_and_other_files(tmp_path):
         nnzoo.load(tmp_path / "empty")
 
 
+def test_load_weights_takes_a_saved_model_the_way_build_does(tmp_path):
+    """A SavedModel's variables fill a built model (version or base directory) when both compute the same."""
+    trained = nnzoo.build("shallow_sigmoid", compile=False, seed=1)
+    nnzoo.export(trained, tmp_path / "m")
+    version = nnzoo.export(trained, tmp_path / "m")  # version 2, the latest
+    for source in (version, tmp_path / "m"):
+        model = nnzoo.export.load_weights(nnzoo.build("shallow_sigmoid", compile=False, seed=2), source)
+        for a, b in zip(model.get_weights(), trained.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="do not fit"):
+        nnzoo.export.load_weights(nnzoo.build("network2_100", compile=False), version)
+
+
 # ----------------------------------------------------------------------------- the command line
 
 
