@@ -130,6 +130,8 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     pretrained.TABLE.write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1) + "\n")
     expected = summary["test_accuracy"] if ensemble else history[best["best_epoch"]]["test_accuracy"]
     print(f"  shipped {target} ({size:,} bytes): test {accuracy:.2%} (the run measured {expected:.2%})", flush=True)
+    for stale in sorted(p.parent for p in (shelf / name).glob("*/saved_model.pb") if p.parent != target):
+        print(f"  {stale} no longer has a record (the shelf keeps each network's weights once): git rm -r {stale}")
 
 
 def release(into):
