@@ -456,9 +456,8 @@ def load_weights(model, source):
     from nnzoo import registry  # noqa: PLC0415
 
     source = Path(source)
-    if source.is_dir() and _saved_model_in(source) is not None:
-        source = _saved_model_in(source)
-    return weights_io.load(model, source, registered=registry.list_models())
+    saved_model = _saved_model_in(source) if source.is_dir() else None
+    return weights_io.load(model, saved_model or source, registered=registry.list_models())
 
 
 class _CallableModule(types.ModuleType):

@@ -192,10 +192,9 @@ def file_path(record):
         if record.is_saved_model:  # the archive's own bytes are not on the record: its extracted files are checked
             downloaded = Path(keras.utils.get_file(record.archive, origin=record.url, extract=True,
                                                    cache_subdir="models", cache_dir=keras_home))
-            _verified(downloaded, record)
-        else:
-            downloaded = Path(keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
-                                                   cache_subdir="models", cache_dir=keras_home))
+            return _verified(downloaded, record)
+        downloaded = Path(keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
+                                               cache_subdir="models", cache_dir=keras_home))
     except Exception as err:  # urllib, OSError, Keras's own hash error and a SavedModel that does not match
         if downloaded is not None and record.is_saved_model:  # nothing unverified stays in the cache
             _remove(downloaded.parent / record.archive, downloaded)

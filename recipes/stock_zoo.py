@@ -105,10 +105,12 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
                     "experiment": experiment.id, "command": record["command"]}
         target = nnzoo.export(model, shelf / name, metadata=metadata)
         file, digest, size = target.relative_to(shelf).as_posix(), files.tree_sha256(target), files.tree_size(target)
+        stored_as = "savedmodel"
     else:
         target = shelf / f"{name}.weights.h5"
         model.save_weights(target)
         file, digest, size = target.name, files.sha256(target), target.stat().st_size
+        stored_as = "weights.h5"
     shipped = registry.build(name, compile=False, weights=str(target))  # measure what ships, read back
     accuracy = _accuracy(shipped, test)
     history = json.loads((Path(best["run_dir"]) / rundir.HISTORY).read_text())
@@ -118,7 +120,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
         split = record["measured"]["split"]
         selected_by = {"split": split, "accuracy": history[best["best_epoch"]][f"{split}_accuracy"]}
     row = pretrained.Weights(
-        name=name, file=file, sha256=digest, size=size, format="savedmodel" if name in pretrained.SERVED else "weights.h5",
+        name=name, file=file, sha256=digest, size=size, format=stored_as,
         test_accuracy=accuracy, experiment=experiment.id, protocol=record["protocol"], selected_by=selected_by,
         run=summary["best_run"] + 1, runs=len(summary["runs"]), seed=best["seed"],
         epoch=len(history) if ensemble else best["best_epoch"] + 1, epochs=len(history),
