@@ -24,7 +24,8 @@ independent processes, each training one model single-threaded per op as
 ``nnzoo.train`` does, reach together against one such process alone, timed in
 the same rounds. Lockstep in one process can at best match that; for k runs
 the best ratio of k runs' time to one run's is then k / (that throughput
-ratio). Both are reported beside lockstep's own ratio (its time / one model's).
+ratio). Both are reported beside lockstep's own ratio (its time / one model's), and so is the
+alternative to lockstep: k such processes at once, one per model (their time over one process's).
 """
 
 import argparse
@@ -97,15 +98,16 @@ def _process_worker(name, n, rounds, start, end):
         end.wait()
 
 
-def machine_limit(name, n, rounds, settle):
-    """Seconds per round of one epoch in one process alone and in two processes at once, in interleaved rounds."""
+def machine_limit(name, n, rounds, settle, k=2):
+    """Seconds per round of one epoch in one process alone, in two processes at once and in k processes at once
+    (each training its own model), in interleaved rounds."""
     import multiprocessing
 
     import numpy as np
 
     context = multiprocessing.get_context("spawn")
     groups = {}
-    for processes in (1, 2):
+    for processes in sorted({1, 2, k}):
         barriers = context.Barrier(processes + 1), context.Barrier(processes + 1)
         workers = [context.Process(target=_process_worker, args=(name, n, rounds, *barriers))
                    for _ in range(processes)]
@@ -122,9 +124,10 @@ def machine_limit(name, n, rounds, settle):
     for _, workers, _ in groups.values():
         for worker in workers:
             worker.join()
-    one, two = (float(np.median(groups[processes][2])) for processes in (1, 2))
+    one, two, several = (float(np.median(groups[processes][2])) for processes in (1, 2, k))
     return dict(one_process_seconds=groups[1][2], two_processes_seconds=groups[2][2],
-                two_process_throughput_ratio=2 * one / two)
+                two_process_throughput_ratio=2 * one / two, processes=k, k_processes_seconds=groups[k][2],
+                k_processes_time_over_one_model=several / one)
 
 
 def benchmark_case(name, k, x, y, args):
@@ -175,12 +178,12 @@ def benchmark_case(name, k, x, y, args):
           flush=True)
     conv = bool(nnzoo.card(name).architecture.get("conv"))
     if args.limit == "on" or (args.limit == "auto" and conv):
-        limit = machine_limit(name, n, args.repeats, args.settle)
+        limit = machine_limit(name, n, args.repeats, args.settle, k)
         limit["best_time_over_one_model"] = k / limit["two_process_throughput_ratio"]
         row["machine_limit"] = limit
         print(f"    two processes reach {limit['two_process_throughput_ratio']:.2f}x one process's throughput: "
-              f"{k} runs cannot take less than {limit['best_time_over_one_model']:.2f}x one run's time here",
-              flush=True)
+              f"{k} runs cannot take less than {limit['best_time_over_one_model']:.2f}x one run's time here; "
+              f"{k} processes at once took {limit['k_processes_time_over_one_model']:.2f}x", flush=True)
     return row
 
 
@@ -193,8 +196,8 @@ def markdown(results):
         "",
         "| net | models | images | separate: images/s (all models) | lockstep: images/s | speed-up (median; "
         "rounds) | lockstep time / one model's | two processes / one (throughput) | best possible time / one "
-        "model's |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "model's | k processes at once: time / one model's |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         speeds, limit = row["images_per_second"], row.get("machine_limit")
@@ -207,7 +210,8 @@ def markdown(results):
                      f"{speeds['lockstep']:,.0f} | **{row['speedup']:.2f}×** "
                      f"({min(row['speedups']):.2f}–{max(row['speedups']):.2f}) | {times(over_one)} | "
                      f"{times(limit and limit['two_process_throughput_ratio'])} | "
-                     f"{times(limit and limit['best_time_over_one_model'])} |")
+                     f"{times(limit and limit['best_time_over_one_model'])} | "
+                     f"{times(limit and limit.get('k_processes_time_over_one_model'))} |")
     return "\n".join(lines)
 
 
