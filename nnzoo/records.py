@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nnzoo import rundir
 
-__all__ = ["FILE", "SUPERSEDED", "record", "write"]
+__all__ = ["FILE", "SUPERSEDED", "number_text", "record", "write"]
 
 FILE = "experiment.json"
 #: What a record is renamed to when a later run of its experiment replaces it: kept beside its runs, not rendered.
@@ -46,3 +46,26 @@ def write(out, value):
     out.mkdir(parents=True, exist_ok=True)
     rundir.write_json(out / FILE, value)
     return value
+
+
+def number_text(number, *, split=False, several=None):
+    """A record's ``book`` or ``measured`` number as text, the one way every report writes it.
+
+    An accuracy reads ``97.92%`` (``split=True``: ``97.92% (test)``); a study's
+    values ``key: value; key: v1, v2`` (or ``several``, when given, for more
+    than one value); no number ``""``.
+
+    >>> number_text({"accuracy": 97.921, "split": "test"}, split=True)
+    '97.92% (test)'
+    >>> number_text({"values": {"speed ratio": 101.3}})
+    'speed ratio: 101.3'
+    """
+    if not number:
+        return ""
+    if number.get("accuracy") is not None:
+        return f"{number['accuracy']:.2f}%" + (f" ({number['split']})" if split else "")
+    values = number.get("values") or {}
+    if several is not None and len(values) > 1:
+        return several
+    return "; ".join(f"{key}: {', '.join(f'{v:g}' for v in value) if isinstance(value, list) else f'{value:g}'}"
+                     for key, value in values.items())

@@ -111,12 +111,7 @@ def _outcome(record):
 
 def _number(number):
     """An accuracy as ``97.92%`` (or a study's values, e.g. a speed ratio); '' for none."""
-    if not number:
-        return ""
-    if number.get("accuracy") is not None:
-        return f"{number['accuracy']:.2f}%"
-    values = number.get("values") or {}
-    return "; ".join(f"{value}" for value in values.values()) if len(values) == 1 else f"{len(values)} values"
+    return records.number_text(number, several=f"{len((number or {}).get('values') or {})} values")
 
 
 def summary(ids, records):

@@ -15,6 +15,8 @@ from nnzoo import experiments, records
 
 __all__ = ["load_records", "render"]
 
+_SEVERAL = "see the table below"  # a study's several values have a table of their own under the results table
+
 
 def load_records(*directories):
     """Every ``experiment.json`` under the directories, keyed by experiment id.
@@ -36,19 +38,12 @@ def load_records(*directories):
     return by_id
 
 
-def _values(values):
-    if len(values) > 1:
-        return "see the table below"
-    return "; ".join(f"{key}: {', '.join(f'{v:g}' for v in value) if isinstance(value, list) else f'{value:g}'}"
-                     for key, value in values.items())
-
-
 def _book(record):
     book = record["book"]
     if not book:
         return "–"
     if book.get("values"):
-        return _values(book["values"])
+        return records.number_text(book, several=_SEVERAL)
     epoch = "" if book["report"] == "peak" else f", {book['report']} epoch"
     return f"{book['accuracy']:.2f} ({book['split']}{epoch})"
 
@@ -57,7 +52,7 @@ def _measured(record):
     if record.get("measured") is None:
         return "diverged (NaN)"
     if "values" in record["measured"]:
-        text = f"**{_values(record['measured']['values'])}**"
+        text = f"**{records.number_text(record['measured'], several=_SEVERAL)}**"
         return text + (" ⚠" if record.get("reduced_budget") else "")
     text = f"**{record['measured']['accuracy']:.2f}**"
     return text + (" ⚠" if record.get("reduced_budget") else "")

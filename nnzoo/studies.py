@@ -59,11 +59,7 @@ def run(experiment, out, *, book=None, seed=0, command=None, epochs=None, subset
 
 
 def _text(number):
-    if not number:
-        return "–"
-    if number.get("values"):
-        return "; ".join(f"{key} {value}" for key, value in number["values"].items())
-    return f"{number['accuracy']:.2f}% ({number['split']})"
+    return records.number_text(number, split=True) or "–"
 
 
 def _baseline(experiment, out, seed, epochs, subset, log):
