@@ -228,7 +228,9 @@ EXPERIMENTS = (
     _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", runs=3, note=_CH6_NOTE, variant="2fc1000"),
     _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs", runs=3,
                note=_CH6_NOTE),
-    _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets"),
+    _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets",
+               note="Member k has the seed of C6-11's run k, and the same recipe: members 1-3 are C6-11's three runs "
+                    "(trained once; their run directories serve as member-1 to member-3)."),
     _canonical("deep_fc_ciresan", "beyond the book: Cireşan et al.'s 5-hidden-layer MLP, η 1e-3 → 1e-6",
                note="Cited by the book, not run by it; Cireşan et al. used elastic deformations and "
                     "online SGD on a GPU. Hours on a GPU at mini-batch 1."),

@@ -4,8 +4,8 @@ reproducible and resumable: changing one changes every recorded run.
 
 Example:
 
->>> run_seed(0, 2), epoch_seed(0, 0) == epoch_seed(0, 0), member_seed(None, 1)
-(2, True, None)
+>>> run_seed(0, 2), member_seed(0, 3), epoch_seed(0, 0) == epoch_seed(0, 0), member_seed(None, 1)
+(2, 2, True, None)
 """
 
 import numpy as np
@@ -19,10 +19,15 @@ def run_seed(seed, index):
 
 
 def member_seed(seed, index):
-    """The seed of member ``index`` (1-based) of an ensemble built with ``seed`` (``None`` stays ``None``)."""
+    """The seed of member ``index`` (1-based) of an ensemble built with ``seed`` (``None`` stays ``None``).
+
+    Member k is run k of a best-of-k started with the same seed (``run_seed(seed, k - 1)``), and an ensemble
+    member trains by its network's own recipe, so the members of ``conv2_dropout_ensemble`` (seed 0) are the
+    runs of ``nnzoo.train("conv2_dropout", runs=5)``: trained runs can stand in as members.
+    """
     if seed is None:
         return None
-    return int(np.random.SeedSequence([seed, 7919, index]).generate_state(1)[0] >> 1)
+    return run_seed(seed, index - 1)
 
 
 def epoch_seed(seed, epoch):

@@ -49,6 +49,8 @@ def main(argv=None):
             publish(experiment.model, experiment, Path(args.out) / experiment.id)
         if done or args.list or args.publish:
             continue
+        if registry.card(experiment.model).is_ensemble:
+            _members_from_runs(experiment, Path(args.out))
         experiments.run(experiment.id, out=Path(args.out) / experiment.id,
                         command=f"python recipes/stock_zoo.py {name} --out {args.out}")
     return 0
@@ -84,6 +86,24 @@ def _complete(experiment, out, ships=True):
     if shipped is not None and shipped.experiment == experiment.id and shipped.date == record.get("date"):
         return True
     return any(run_dir.rglob("selected.weights.h5"))
+
+
+def _members_from_runs(experiment, out):
+    """Start an ensemble's members from its member network's finished runs: member k has run k's seed and recipe
+    (``nnzoo.seeds.member_seed``), so C6-11's three ``conv2_dropout`` runs are C6-12's first three members,
+    trained once. A copy goes only into a member directory that does not exist yet; training checks its recipe
+    (a run of another recipe is refused, not reused) and finds it complete."""
+    member = registry.card(experiment.model).architecture["member"]
+    source = out / experiments.for_weights(member).id
+    for run in rundir.existing(source, "run"):
+        target = rundir.member_dirs(out / experiment.id, [int(run.name.split("-")[-1])])[0]
+        history = run / rundir.HISTORY
+        if target.exists() or not history.is_file():
+            continue
+        if not rundir.checkpoint(run, len(json.loads(history.read_text()))).is_file():
+            continue  # a checkout without run weights: nothing to reuse
+        shutil.copytree(run, target)
+        print(f"  {target} starts as {run} (the same seed and recipe)", flush=True)
 
 
 def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):

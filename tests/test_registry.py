@@ -158,6 +158,17 @@ def test_ensemble_member_is_fixed():
         nnzoo.build("conv2_dropout_ensemble", member="conv2")
 
 
+def test_ensemble_members_are_the_runs_of_a_best_of_k_with_its_seed():
+    # So a network's trained runs can stand in as the ensemble's members (C6-11's three are C6-12's first three).
+    ensemble = nnzoo.build("conv2_dropout_ensemble", n_members=3, hidden=(8, 8), seed=4)
+    for index in (1, 3):
+        run = nnzoo.build("conv2_dropout", hidden=(8, 8), seed=4 + index - 1)
+        member = ensemble.get_layer(f"member_{index}")
+        assert all(np.array_equal(a, b) for a, b in zip(member.get_weights(), run.get_weights(), strict=True))
+    other = nnzoo.build("conv2_dropout", hidden=(8, 8), seed=4 + 1)
+    assert not np.array_equal(ensemble.get_layer("member_1").get_weights()[0], other.get_weights()[0])
+
+
 def test_wrong_input_shape_is_a_clear_keras_error():
     model = nnzoo.build("shallow_sigmoid", seed=0)
     with pytest.raises(ValueError, match=r"expected shape=\(None, 28, 28, 1\)|incompatible"):

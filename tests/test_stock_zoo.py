@@ -73,3 +73,18 @@ def test_a_release_serves_every_shipped_record_to_a_pip_install(tmp_path, monkey
     for record in records:
         path = pretrained.file_path(record)  # downloaded (file://), extracted where archived, verified
         assert path.parent == tmp_path / "keras-home" / "models"
+
+
+def test_an_ensemble_starts_from_its_member_networks_finished_runs(mnist_split, tmp_path, capsys):
+    """C6-12's member k has C6-11's run k's seed and recipe: the campaign trains those runs once."""
+    tiny = dict(epochs=1, data="mnist[:200]", n_validation=100, n_test=100, verbose=0, hidden=(8, 8))
+    runs = nnzoo.train("conv2_dropout", runs=2, out=tmp_path / "C6-11", **tiny)
+    STOCK_ZOO["_members_from_runs"](experiments.get("C6-12"), tmp_path)
+    assert "member-2 starts as" in capsys.readouterr().out
+    copied = tmp_path / "C6-12" / "member-2" / "log.txt"
+    lines_before = copied.read_text().count("\n")
+    ensemble = nnzoo.train("conv2_dropout_ensemble", n_members=3, out=tmp_path / "C6-12", **tiny)
+    assert [member.history for member in ensemble.runs[:2]] == [run.history for run in runs.runs]
+    added = copied.read_text().splitlines()[lines_before:]  # resumed, not trained again (the seconds agree too)
+    assert added and added[0].startswith("resuming conv2_dropout (seed 1)") and not any("epoch   0:" in a for a in added)
+    assert ensemble.runs[2].seed == 2 and len(ensemble.runs[2].history) == 1

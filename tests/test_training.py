@@ -537,7 +537,7 @@ def test_ensemble_reports_the_vote_of_its_saved_members(real_data, tmp_path):
     out = tmp_path / "ensemble"
     result = training.train("conv2_dropout_ensemble", epochs=2, out=out, n_members=2, hidden=(8, 8), eta=0.1,
                             **TINY)
-    assert [run.seed for run in result.runs] == [member_seed(0, 1), member_seed(0, 2)]
+    assert [run.seed for run in result.runs] == [member_seed(0, 1), member_seed(0, 2)] == [0, 1]
     test_set = _test_subset()
     probabilities = []
     for index in (1, 2):
