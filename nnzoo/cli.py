@@ -44,7 +44,7 @@ def _info(args):
 
 
 # Options of their own, not model overrides: ``--set seed=5`` is answered with ``--seed 5``.
-_OWN_OPTIONS = ("seed", "epochs", "runs", "data", "out")
+_OWN_OPTIONS = ("seed", "epochs", "runs", "data", "out", "processes")
 
 
 def _parse_value(text):
@@ -101,10 +101,13 @@ def _train(args):
 
     try:
         overrides = _overrides(args.set)
+        if args.tensorboard and args.processes > 1:
+            raise ValueError(f"--tensorboard logs from this process, and --processes {args.processes} trains the runs "
+                             f"in others. Pass --processes 1 with --tensorboard.")
         result = experiments.train(
             args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
             verbose=0 if args.quiet else 2 if args.verbose else 1, callbacks=_tensorboard(args.tensorboard),
-            **overrides,
+            processes=args.processes, **overrides,
         )
     except (ValueError, training.TrainingError, data.DataError) as err:
         print(f"nnzoo: {err}", file=sys.stderr)
@@ -355,6 +358,8 @@ def make_parser():
     train_parser.add_argument("--runs", type=int, default=1, help="independent runs; the best is reported")
     train_parser.add_argument("--data", help="mnist | expanded | mnist[:N] (default: the card's)")
     train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--processes", type=int, default=1, metavar="K",
+                              help="train the runs (members) in K processes at once (default 1: in lockstep in one)")
     train_parser.add_argument("--out", help="run directory (default: runs/NAME-seedSEED)")
     train_parser.add_argument("--tensorboard", metavar="DIR",
                               help="write TensorBoard logs to DIR/run-K (view: tensorboard --logdir DIR)")

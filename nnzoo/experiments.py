@@ -353,10 +353,11 @@ def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_vali
                           **{**recipe.overrides, **overrides})
 
 
-_TRAIN_OPTIONS = ("verbose", "n_test", "announce", "callbacks")
+_TRAIN_OPTIONS = ("verbose", "n_test", "announce", "callbacks", "processes")
 
 
-def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None, subset=None):
+def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, command=None, subset=None,
+        processes=1):
     """Train one experiment; write and return its ``experiment.json`` record.
 
     Args:
@@ -369,6 +370,8 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         subset: train on the first ``subset`` training images and score on
             the first ``subset`` validation and test images (a smoke test;
             recorded as a reduced budget).
+        processes: train the runs in this many processes at once
+            (``nnzoo.train``'s ``processes``).
     """
     from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
 
@@ -393,7 +396,7 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         result = training.train(
             experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
             verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
-            announce=False, protocol=protocol(experiment), book=_book(experiment), **experiment.overrides,
+            announce=False, processes=processes, protocol=protocol(experiment), book=_book(experiment), **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates
         record = records.write(out, records.record(

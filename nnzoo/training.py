@@ -31,7 +31,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import callbacks, data, layers, options, registry, rundir, seeds
+from nnzoo import callbacks, data, layers, options, processes as _processes, registry, rundir, seeds
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.protocols import Protocol, best_validation_test, peak  # noqa: F401  (public here too)
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, read_json, write_json as _write_json
@@ -65,8 +65,10 @@ class RunResult:
             (Keras's running training values), ``validation_accuracy``,
             ``test_accuracy``, ``eta``, ``seconds`` (training), ``evaluation_seconds``
             (scoring, selecting and checkpointing; absent in histories before
-            2026-12-01); and ``lockstep`` (the number of runs) when several runs
-            stepped together, ``seconds`` then being their shared epoch.
+            2026-12-01); ``lockstep`` (the number of runs) when several runs
+            stepped together, ``seconds`` then being their shared epoch; and
+            ``processes`` when the run trained beside others in that many
+            processes at once (``train(..., processes=k)``).
         best_epoch: the epoch the protocol picks (0-based).
         validation_accuracy, test_accuracy: the values at ``best_epoch``.
         reported: the number the book's protocol reports for this run.
@@ -160,8 +162,9 @@ class _Run:
     ``model.keras`` and ``result.json``.
     """
 
-    def __init__(self, name, config, split, protocol, run_dir, verbose, user_callbacks=()):
+    def __init__(self, name, config, split, protocol, run_dir, verbose, user_callbacks=(), alongside=1):
         self.name, self.config, self.split, self.protocol = name, config, split, protocol
+        self.alongside = alongside  # processes training at once, this one's included
         self.run_dir = run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         recipe_path = run_dir / "recipe.json"
@@ -268,6 +271,8 @@ class _Run:
         }
         if lockstep > 1:  # seconds is the epoch of all the runs stepped together
             entry["lockstep"] = lockstep
+        if self.alongside > 1:  # other processes trained other runs meanwhile
+            entry["processes"] = self.alongside
         if self.monitor:  # network2's end-of-epoch full passes, its λ term scaled by each set's size
             entry.update(
                 training_cost=self.monitor.total_cost(split.train),
@@ -288,6 +293,7 @@ class _Run:
             f"{name} seed {seed} epoch {epoch:3d}: loss {loss:.4f}  "
             f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
             f"eta {entry['eta']:g}  {seconds:.1f} s" + (f" ({lockstep} runs in lockstep)" if lockstep > 1 else "")
+            + (f" (one of {self.alongside} processes)" if self.alongside > 1 else "")
         )
         self.callbacks.on_epoch_end(epoch, _callback_logs(entry))
         if self.model.stop_training and not self.done:
@@ -329,15 +335,22 @@ def _callback_logs(entry):
     return logs
 
 
-def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for=None):
+def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for=None, processes=1,
+                data_args=None, alongside=1):
     """Train several runs of one network to their epochs; return [(RunResult, model)].
 
     Runs at the same epoch train in lockstep (``fit_epochs_lockstep``), each
     in its own order under the chapter 1-5 protocol: each gets exactly the
     updates it would get alone. On a backend without the compiled epoch they
-    train one after the other.
+    train one after the other. With ``processes`` > 1 the runs are dealt out
+    to that many processes (run i to process i mod k), each of which loads
+    ``load_data(*data_args)`` and steps its share in lockstep.
     """
-    runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else ())
+    if processes > 1 and len(configs) > 1:
+        return _train_in_processes(name, configs, protocol, run_dirs, verbose, min(processes, len(configs)),
+                                   data_args)
+    runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else (),
+                 alongside)
             for index, (config, run_dir) in enumerate(zip(configs, run_dirs), start=1)]
     # The training set moves to the backend (the GPU, if any) once; an epoch passes only its order(s).
     x, y = (keras.ops.convert_to_tensor(values) for values in split.train)
@@ -364,9 +377,29 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     return [run.finish() for run in runs]
 
 
+def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args):
+    groups = [list(range(len(configs)))[first::processes] for first in range(processes)]
+    _processes.run_all([(_train_group, (name, [configs[i] for i in group], data_args, protocol,
+                                        [str(run_dirs[i]) for i in group], verbose, processes))
+                        for group in groups])
+    finished = []
+    for run_dir in map(Path, run_dirs):
+        result = RunResult(**read_json(run_dir / "result.json", "a run's result"))
+        finished.append((result, load_model_file(run_dir / "model.keras")))
+    return finished
+
+
+def _train_group(name, configs, data_args, protocol, run_dirs, verbose, processes):
+    """A process's share of ``train(..., processes=k)``: its runs, stepped in lockstep, on data it loads itself."""
+    single_threaded_ops()
+    spec, n_validation, n_test = data_args
+    split = load_data(spec, n_validation=n_validation, n_test=n_test)
+    _train_runs(name, configs, split, protocol, run_dirs, verbose, alongside=processes)
+
+
 def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
           n_validation=None, n_test=None, monitor=False, announce=True, callbacks=None, protocol=None, book=None,
-          **overrides):
+          processes=1, **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
@@ -411,6 +444,15 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
             card's: its book program and the split of its book number).
         book: ``(accuracy in percent, split, experiment id)`` printed beside
             the measured number (default: the card's book result).
+        processes: train the runs (an ensemble's members) in this many
+            processes at once, run i in process i mod k, each process stepping
+            its share in lockstep; default 1: all of them in lockstep in this
+            process. On a CPU, separate processes can fill the cores better
+            than one (``docs/PERFORMANCE.md`` measures both); every run gets
+            the same updates either way. Each process loads the data itself.
+            Not with ``callbacks`` (a callback lives in this process). Run
+            from a script, guard the call with ``if __name__ == "__main__":``
+            (the processes start by importing your main module).
         **overrides: model overrides for ``nnzoo.build`` (``eta``,
             ``lmbda``, ``hidden``, ...), and ``eta_final``: decay η
             geometrically from ``eta`` to ``eta_final`` over the epochs.
@@ -435,6 +477,11 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         raise ValueError(f"runs must be a positive integer. Received: runs={runs!r}.")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}.")
+    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"processes must be a positive integer. Received: processes={processes!r}.")
+    if processes > 1 and callbacks is not None:
+        raise ValueError(f"callbacks run in this process, and processes={processes} trains the runs in others. "
+                         f"Pass processes=1 to use callbacks. Received: callbacks={callbacks!r}.")
     schedule = {key: overrides.pop(key) for key in ("eta_final",) if key in overrides}
     if "eta_final" in schedule and not (isinstance(schedule["eta_final"], (int, float))
                                         and schedule["eta_final"] > 0):
@@ -458,13 +505,14 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     out.mkdir(parents=True, exist_ok=True)
     try:
         with rundir.lock(out):
+            in_processes = {"processes": processes, "data_args": (data_spec, n_validation, n_test)}
             if ensemble:
                 return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, announce,
-                                       callbacks_for, book)
+                                       callbacks_for, book, in_processes)
             configs = [dict(recipe, seed=seeds.run_seed(seed, index)) for index in range(runs)]
             run_dirs = rundir.run_dirs(out, runs)
             run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
-                                                               callbacks_for)]
+                                                               callbacks_for, **in_processes)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
                            run_results[best].test_accuracy, out, verbose and announce, book)
@@ -529,13 +577,14 @@ def _check_out(out, runs, ensemble):
 
 
 def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, announce, callbacks_for=None,
-                    book=None):
+                    book=None, in_processes=None):
     member = model_card.architecture["member"]
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
     indices = range(1, n_members + 1)
     trained = _train_runs(member, [dict(member_recipe, seed=seeds.member_seed(seed, index)) for index in indices],
-                          split, protocol, rundir.member_dirs(out, indices), verbose, callbacks_for)
+                          split, protocol, rundir.member_dirs(out, indices), verbose, callbacks_for,
+                          **(in_processes or {}))
     member_results = [result for result, _ in trained]
     probabilities = [model.predict(split.test.x, batch_size=1000, verbose=0) for _, model in trained]
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
@@ -551,9 +600,10 @@ def _card_book(model_card):
 
 def _wall_time(run_results):
     """The runs' seconds over all their sessions (not only this process's): each epoch's training, an epoch of
-    runs stepped in lockstep counted once, and each run's evaluation."""
-    return float(sum(entry["seconds"] / entry.get("lockstep", 1) + entry.get("evaluation_seconds", 0.0)
-                     for result in run_results for entry in result.history))
+    runs stepped in lockstep counted once, and each run's evaluation; the time of runs trained in k processes at
+    once shared by k (they overlapped)."""
+    return float(sum((entry["seconds"] / entry.get("lockstep", 1) + entry.get("evaluation_seconds", 0.0))
+                     / entry.get("processes", 1) for result in run_results for entry in result.history))
 
 
 def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, out, verbose, book):

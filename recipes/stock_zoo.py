@@ -29,6 +29,8 @@ def main(argv=None):
     parser.add_argument("names", nargs="*", help="networks to train (default: every one with a source experiment), "
                                                  "or experiment ids (a chapter 6 row that ships no weights: C6-07)")
     parser.add_argument("--out", default="docs/runs/cpu", help="parent of the experiment run directories")
+    parser.add_argument("--processes", type=int, default=1, metavar="K",
+                        help="train each experiment's runs in K processes at once (nnzoo.train's processes)")
     parser.add_argument("--list", action="store_true", help="print the plan and exit")
     parser.add_argument("--publish", action="store_true",
                         help="ship the weights of the finished experiments instead of training")
@@ -51,7 +53,7 @@ def main(argv=None):
             continue
         if registry.card(experiment.model).is_ensemble:
             _members_from_runs(experiment, Path(args.out))
-        experiments.run(experiment.id, out=Path(args.out) / experiment.id,
+        experiments.run(experiment.id, out=Path(args.out) / experiment.id, processes=args.processes,
                         command=f"python recipes/stock_zoo.py {name} --out {args.out}")
     return 0
 

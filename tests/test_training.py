@@ -573,7 +573,8 @@ def test_cli_set_values_are_parsed(monkeypatch, capsys):
                      "--set", "eta=0.5", "--set", "cost=cross_entropy", "--set", "lmbda=5", "-q"])
     assert code == 2 and "stop here" in capsys.readouterr().err
     assert received == dict(name="shallow_sigmoid", epochs=3, runs=2, data="mnist[:300]", seed=5,
-                            out="somewhere", verbose=0, callbacks=None, hidden=(8, 4), eta=0.5, cost="cross_entropy", lmbda=5)
+                            out="somewhere", verbose=0, callbacks=None, processes=1, hidden=(8, 4), eta=0.5,
+                            cost="cross_entropy", lmbda=5)
     assert isinstance(received["hidden"], tuple)
     assert cli._parse_value("[8]") == (8,) and cli._parse_value("true") is True
     assert cli._parse_value("relu") == "relu" and cli._parse_value("1e-3") == 0.001
@@ -629,3 +630,45 @@ def test_runs_trained_together_equal_runs_trained_alone(real_data, tmp_path, nam
     histories = [run.history for run in together.runs]
     assert together.wall_time == pytest.approx(
         sum(e["seconds"] for e in histories[0]) + sum(e["evaluation_seconds"] for h in histories for e in h))
+
+
+def test_runs_trained_in_processes_equal_runs_trained_in_lockstep(real_data, tmp_path):
+    """processes=k deals the runs out to k processes (run i to process i mod k); every run makes the same updates
+    as in one process, its dropout masks included, and the overlapping processes' time counts once."""
+    overrides = dict(conv=((2, 5), (3, 5)), hidden=(8, 8), epochs=2, runs=3, seed=4, **TINY)
+    apart = training.train("conv2_dropout", out=tmp_path / "apart", processes=2, **overrides)
+    together = training.train("conv2_dropout", out=tmp_path / "together", **overrides)
+    timing = ("seconds", "evaluation_seconds", "lockstep", "processes")
+    for got, want in zip(apart.runs, together.runs, strict=True):
+        assert got.seed == want.seed
+        assert [{k: v for k, v in e.items() if k not in timing} for e in got.history] == \
+               [{k: v for k, v in e.items() if k not in timing} for e in want.history]
+    assert [[e.get("lockstep", 1) for e in run.history] for run in apart.runs] == [[2, 2], [1, 1], [2, 2]]
+    assert all(e["processes"] == 2 for run in apart.runs for e in run.history)
+    assert apart.reported == together.reported and apart.best_run == together.best_run
+    histories = [run.history for run in apart.runs]
+    assert apart.wall_time == pytest.approx(sum((e["seconds"] / e.get("lockstep", 1) + e["evaluation_seconds"]) / 2
+                                                for h in histories for e in h))
+    assert "(one of 2 processes)" in (tmp_path / "apart" / "run-2" / "log.txt").read_text()
+
+
+def test_a_run_that_diverges_in_another_process_raises_here(real_data, tmp_path):
+    with pytest.raises(training.Diverged, match="No epoch completed") as caught:
+        training.train("network2", out=tmp_path / "run", runs=2, processes=2, eta=1e38, **TINY)
+    assert any("Raised in the process running _train_group" in note for note in caught.value.__notes__)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(processes=0), "processes must be a positive integer. Received: processes=0"),
+    (dict(processes=True), "processes must be a positive integer"),
+    (dict(processes=2, runs=2, callbacks=lambda k: []), "Pass processes=1 to use callbacks"),
+])
+def test_processes_are_validated(no_data, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        training.train("shallow_sigmoid", **kwargs)
+
+
+def test_cli_tensorboard_needs_one_process(no_data, capsys, tmp_path):
+    assert cli.main(["train", "shallow_sigmoid", "--runs", "2", "--processes", "2", "--tensorboard",
+                     str(tmp_path)]) == 2
+    assert "Pass --processes 1 with --tensorboard" in capsys.readouterr().err
