@@ -378,7 +378,14 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
 
 
 def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args):
-    groups = [list(range(len(configs)))[first::processes] for first in range(processes)]
+    # Runs that hold all their epochs already (resumed, or an ensemble member copied from a finished run) are
+    # not dealt out: they only finish, in the first process. So the processes training at once, which share
+    # each epoch's time in the wall time, are those with epochs to train.
+    pending = [i for i, (config, run_dir) in enumerate(zip(configs, run_dirs))
+               if _epochs_done(run_dir) < config["epochs"]]
+    processes = max(1, min(processes, len(pending)))
+    groups = [pending[first::processes] for first in range(processes)]
+    groups[0] = [i for i in range(len(configs)) if i not in pending] + groups[0]
     _processes.run_all([(_train_group, (name, [configs[i] for i in group], data_args, protocol,
                                         [str(run_dirs[i]) for i in group], verbose, processes))
                         for group in groups])
@@ -387,6 +394,13 @@ def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, d
         result = RunResult(**read_json(run_dir / "result.json", "a run's result"))
         finished.append((result, load_model_file(run_dir / "model.keras")))
     return finished
+
+
+def _epochs_done(run_dir):
+    try:
+        return len(read_json(Path(run_dir) / rundir.HISTORY, "a run's history"))
+    except (FileNotFoundError, ValueError, TypeError):  # none yet, or broken: the run itself reports it
+        return 0
 
 
 def _train_group(name, configs, data_args, protocol, run_dirs, verbose, processes):

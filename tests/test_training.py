@@ -10,6 +10,7 @@ tiny nets on ``mnist[:300]`` scored on 200 validation / 200 test images.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -672,3 +673,15 @@ def test_cli_tensorboard_needs_one_process(no_data, capsys, tmp_path):
     assert cli.main(["train", "shallow_sigmoid", "--runs", "2", "--processes", "2", "--tensorboard",
                      str(tmp_path)]) == 2
     assert "Pass --processes 1 with --tensorboard" in capsys.readouterr().err
+
+
+def test_finished_runs_are_not_dealt_out_to_processes(real_data, tmp_path):
+    """A run that holds all its epochs (an ensemble member copied from a finished run) only finishes; the
+    processes sharing the wall time are those that train."""
+    overrides = dict(conv=((2, 5),), hidden=(8, 8), epochs=1, runs=2, **TINY)
+    first = training.train("conv2_dropout", out=tmp_path / "first", **overrides)
+    shutil.copytree(tmp_path / "first" / "run-1", tmp_path / "second" / "run-1")
+    second = training.train("conv2_dropout", out=tmp_path / "second", processes=2, **overrides)
+    assert second.runs[0].history == first.runs[0].history  # finished as it was, not trained again
+    assert all("processes" not in entry for entry in second.runs[1].history)  # trained alone
+    assert "(one of" not in (tmp_path / "second" / "run-2" / "log.txt").read_text()
