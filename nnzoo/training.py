@@ -342,9 +342,10 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     Runs at the same epoch train in lockstep (``fit_epochs_lockstep``), each
     in its own order under the chapter 1-5 protocol: each gets exactly the
     updates it would get alone. On a backend without the compiled epoch they
-    train one after the other. With ``processes`` > 1 the runs are dealt out
-    to that many processes (run i to process i mod k), each of which loads
-    ``load_data(*data_args)`` and steps its share in lockstep.
+    train one after the other. With ``processes`` > 1 the runs with epochs
+    left are dealt out round-robin to that many processes, each of which
+    loads the data (``data_args``: spec, n_validation, n_test) and steps its
+    share in lockstep.
     """
     if processes > 1 and len(configs) > 1:
         return _train_in_processes(name, configs, protocol, run_dirs, verbose, min(processes, len(configs)),
@@ -459,8 +460,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         book: ``(accuracy in percent, split, experiment id)`` printed beside
             the measured number (default: the card's book result).
         processes: train the runs (an ensemble's members) in this many
-            processes at once, run i in process i mod k, each process stepping
-            its share in lockstep; default 1: all of them in lockstep in this
+            processes at once, the runs dealt out round-robin, each process
+            stepping its share in lockstep; default 1: all of them in lockstep in this
             process. On a CPU, separate processes can fill the cores better
             than one (``docs/PERFORMANCE.md`` measures both); every run gets
             the same updates either way. Each process loads the data itself.
