@@ -396,7 +396,8 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         result = training.train(
             experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
             verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
-            announce=False, processes=processes, protocol=protocol(experiment), book=_book(experiment), **experiment.overrides,
+            announce=False, processes=processes, protocol=protocol(experiment), book=_book(experiment),
+            **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates
         record = records.write(out, records.record(

@@ -348,8 +348,7 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     share in lockstep.
     """
     if processes > 1 and len(configs) > 1:
-        return _train_in_processes(name, configs, protocol, run_dirs, verbose, min(processes, len(configs)),
-                                   data_args)
+        return _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args)
     runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else (),
                  alongside)
             for index, (config, run_dir) in enumerate(zip(configs, run_dirs), start=1)]
