@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""The book's best-of-k end to end: the wall time of ``nnzoo train NET --runs K`` against ``--runs 1``.
+
+``bench/lockstep.py`` times the epochs alone. This times what a user waits
+for: the whole command, each in a fresh process — TensorFlow's import, the data
+load, every epoch with its evaluations, the protocol pick and the record — once
+with one run, once with k runs in lockstep (the default), and once with k runs
+in k processes (``--processes K``):
+
+    python bench/train_runs.py            # -> bench/results-train-runs.json and a Markdown table
+    python bench/train_runs.py --quick    # smoke test, tiny sizes (timings meaningless)
+    python bench/train_runs.py --markdown bench/results-train-runs.json
+
+R interleaved rounds; each round runs the three commands in a rotated order
+(so no way always comes first), each from an empty run directory and after
+``--settle`` idle seconds. The ratio is the median over rounds of (the k-run
+command's seconds / the one-run command's seconds of the same round). A short
+command overweights what a 40-epoch run amortises (start-up, the last
+evaluation): pass ``--epochs`` and ``--data`` closer to the recipe's for a
+figure nearer the campaign's.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+FULL = dict(data="mnist", epochs=2, repeats=3)
+QUICK = dict(data="mnist[:300]", epochs=1, repeats=1)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="bench/train_runs.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--net", default="conv2_dropout", help="a registry name (default conv2_dropout)")
+    parser.add_argument("--runs", type=int, default=3, help="k, the runs of the best-of-k (default 3)")
+    parser.add_argument("--data", help=f"the training data (default {FULL['data']})")
+    parser.add_argument("--epochs", type=int, help=f"epochs per run (default {FULL['epochs']})")
+    parser.add_argument("--repeats", type=int, help=f"timed rounds (default {FULL['repeats']})")
+    parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before each command")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
+    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
+    parser.add_argument("--out", help="results JSON (default bench/results-train-runs.json)")
+    args = parser.parse_args(argv)
+    if args.runs < 2:
+        parser.error(f"--runs is the k of a best-of-k, at least 2. Received: --runs {args.runs}.")
+    sizes = QUICK if args.quick else FULL
+    args.data = args.data or sizes["data"]
+    args.epochs = args.epochs or sizes["epochs"]
+    args.repeats = args.repeats or sizes["repeats"]
+    args.out = args.out or os.path.join(HERE, "results-train-runs-quick.json" if args.quick
+                                        else "results-train-runs.json")
+    return args
+
+
+def ways(k):
+    """(label, extra command-line arguments) for each way timed."""
+    return [("one run", ["--runs", "1"]),
+            (f"{k} runs in lockstep", ["--runs", str(k)]),
+            (f"{k} runs in {k} processes", ["--runs", str(k), "--processes", str(k)])]
+
+
+def time_command(args, extra, scratch):
+    """Seconds the ``nnzoo train`` command takes from an empty run directory."""
+    out = tempfile.mkdtemp(dir=scratch)
+    os.rmdir(out)  # nnzoo creates it
+    command = [sys.executable, "-m", "nnzoo", "train", args.net, "--data", args.data, "--epochs",
+               str(args.epochs), "--out", out, "-q", *extra]
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2")  # a CPU benchmark
+    time.sleep(args.settle)
+    started = time.perf_counter()
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if finished.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({finished.returncode}):\n{finished.stderr[-3000:]}")
+    return seconds, finished.stdout.strip().splitlines()[-1]
+
+
+def markdown(results):
+    env, settings = results["environment"], results["settings"]
+    lines = [
+        f"CPU: {env['cpu']['model']} ({env['cpu']['cores_available']} cores); TensorFlow {env['tensorflow']}, "
+        f"Keras {env['keras']}. `nnzoo train {settings['net']} --data {settings['data']} --epochs "
+        f"{settings['epochs']}`, {settings['repeats']} rounds. Load average at start/end: "
+        f"{results['load_average']['start']} / {results['load_average']['end']}.",
+        "",
+        "| way | seconds (median) | time / one run's (median; rounds) |",
+        "|---|---|---|",
+    ]
+    for row in results["rows"]:
+        ratios = row.get("over_one_run")
+        ratio = (f"**{statistics.median(ratios):.2f}×** ({min(ratios):.2f}–{max(ratios):.2f})" if ratios
+                 else "1")
+        lines.append(f"| {row['way']} (`{' '.join(row['arguments'])}`) | {statistics.median(row['seconds']):.1f} "
+                     f"| {ratio} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.markdown:
+        with open(args.markdown) as handle:
+            print(markdown(json.load(handle)))
+        return 0
+    import bench_env
+
+    results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
+               "load_average": {"start": bench_env.load_average()},
+               "settings": dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs,
+                                repeats=args.repeats, settle_seconds=args.settle, quick=args.quick)}
+    rows = [{"way": label, "arguments": extra, "seconds": [], "last_line": None} for label, extra in ways(args.runs)]
+    with tempfile.TemporaryDirectory(prefix="nnzoo-bench-") as scratch:
+        for round_index in range(args.repeats):
+            for shift in range(len(rows)):
+                row = rows[(round_index + shift) % len(rows)]
+                seconds, row["last_line"] = time_command(args, row["arguments"], scratch)
+                row["seconds"].append(seconds)
+                print(f"round {round_index + 1}: {row['way']}: {seconds:.1f} s", flush=True)
+    for row in rows[1:]:
+        row["over_one_run"] = [seconds / one for seconds, one in zip(row["seconds"], rows[0]["seconds"])]
+    results.update(rows=rows, environment=bench_env.environment())
+    results["load_average"]["end"] = bench_env.load_average()
+    with open(args.out, "w") as handle:
+        json.dump(results, handle, indent=2)
+    print(f"wrote {args.out}\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
