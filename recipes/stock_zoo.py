@@ -76,11 +76,11 @@ def _complete(experiment, out, ships=True):
     run_dir = out / experiment.id
     if not reproduce.is_complete(run_dir):
         return False
-    record = json.loads((run_dir / records.FILE).read_text())
+    record = rundir.read_json(run_dir / records.FILE, "an experiment's record")
     if not record.get("measured"):  # a divergence completes an experiment, but leaves nothing to ship
         return False
     histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
-    if not histories or any(len(json.loads(path.read_text())) != record["epochs"] for path in histories):
+    if not histories or any(len(rundir.read_json(path, "a run's history")) != record["epochs"] for path in histories):
         return False
     if not ships:
         return True
@@ -102,7 +102,7 @@ def _members_from_runs(experiment, out):
         history = run / rundir.HISTORY
         if target.exists() or not history.is_file():
             continue
-        if not rundir.checkpoint(run, len(json.loads(history.read_text()))).is_file():
+        if not rundir.checkpoint(run, len(rundir.read_json(history, "a run's history"))).is_file():
             continue  # a checkout without run weights: nothing to reuse
         shutil.copytree(run, target)
         print(f"  {target} starts as {run} (the same seed and recipe)", flush=True)
@@ -116,8 +116,8 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     """
     shelf = Path(shelf)
     shelf.mkdir(parents=True, exist_ok=True)
-    record = json.loads((run_dir / records.FILE).read_text())
-    summary = json.loads((run_dir / rundir.SUMMARY).read_text())
+    record = rundir.read_json(run_dir / records.FILE, "an experiment's record")
+    summary = rundir.read_json(run_dir / rundir.SUMMARY, "an experiment's summary")
     best = summary["runs"][summary["best_run"]]
     ensemble = registry.card(name).is_ensemble
     test = training.load_data("mnist").test
@@ -135,7 +135,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
         stored_as = "weights.h5"
     shipped = registry.build(name, compile=False, weights=str(target))  # measure what ships, read back
     accuracy = _accuracy(shipped, test)
-    history = json.loads((Path(best["run_dir"]) / rundir.HISTORY).read_text())
+    history = rundir.read_json(Path(best["run_dir"]) / rundir.HISTORY, "a run's history")
     if ensemble:
         selected_by = {"split": "test", "accuracy": summary["reported"]}
     else:
