@@ -345,9 +345,9 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     train one after the other. With ``processes`` > 1 the runs with epochs
     left are dealt out round-robin to that many processes, each of which
     loads the data (``data_args``: spec, n_validation, n_test) and steps its
-    share in lockstep.
+    share in lockstep (``split.train`` is then not read: it may be None).
     """
-    if processes > 1 and len(configs) > 1:
+    if processes > 1:
         return _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args)
     runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else (),
                  alongside)
@@ -509,6 +509,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     recipe.update(overrides, **schedule)
     if monitor:
         recipe["monitor"] = True
+    if processes > 1:  # each process loads its own training images; this one reads only the evaluation sets
+        split = split._replace(train=None)
     # Part of the recipe, so that resuming with other evaluation sets is refused.
     recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
     protocol = protocol or Protocol.for_card(model_card)

@@ -653,6 +653,24 @@ def test_runs_trained_in_processes_equal_runs_trained_in_lockstep(real_data, tmp
     assert "(one of 2 processes)" in (tmp_path / "apart" / "run-2" / "log.txt").read_text()
 
 
+def test_an_ensemble_whose_members_trained_in_processes_votes_as_in_lockstep(real_data, tmp_path):
+    """The members train in the processes; this one, which never holds the training images, reads their models
+    back and votes on the test images."""
+    overrides = dict(epochs=1, n_members=2, conv=((2, 5),), hidden=(8, 8), **TINY)
+    apart = training.train("conv2_dropout_ensemble", out=tmp_path / "apart", processes=2, **overrides)
+    together = training.train("conv2_dropout_ensemble", out=tmp_path / "together", **overrides)
+    assert apart.reported == together.reported == apart.test_accuracy
+    assert [run.test_accuracy for run in apart.runs] == [run.test_accuracy for run in together.runs]
+    assert all(entry["processes"] == 2 for run in apart.runs for entry in run.history)
+
+
+def test_one_run_with_processes_trains_in_a_process_of_its_own(real_data, tmp_path):
+    alone = training.train("network2", out=tmp_path / "apart", epochs=1, processes=2, **TINY)
+    here = training.train("network2", out=tmp_path / "here", epochs=1, **TINY)
+    assert [e["test_accuracy"] for e in alone.history] == [e["test_accuracy"] for e in here.history]
+    assert all("processes" not in entry for entry in alone.history)  # one process trained: nothing overlapped
+
+
 def test_a_run_that_diverges_in_another_process_raises_here(real_data, tmp_path):
     with pytest.raises(training.Diverged, match="No epoch completed") as caught:
         training.train("network2", out=tmp_path / "run", runs=2, processes=2, eta=1e38, **TINY)
