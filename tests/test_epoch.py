@@ -333,6 +333,12 @@ def test_lockstep_refuses_mixed_architectures():
         fit_epochs_lockstep(models, x, y)
 
 
+_TENSORFLOW_SUBPROCESS = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="runs a fresh TensorFlow process whatever the backend: the TensorFlow pass of the suite covers it")
+
+
+@_TENSORFLOW_SUBPROCESS
 def test_single_threaded_ops_in_a_fresh_process():
     import subprocess
     import sys
@@ -345,6 +351,7 @@ def test_single_threaded_ops_in_a_fresh_process():
     assert out.stdout.split()[-2:] == ["1", "1"]
 
 
+@_TENSORFLOW_SUBPROCESS
 def test_train_runs_one_thread_per_op_in_a_fresh_process(mnist_split, tmp_path):
     import os
     import subprocess
