@@ -79,7 +79,8 @@ def _complete(experiment, out, ships=True):
     record = rundir.read_json(run_dir / records.FILE, "an experiment's record")
     if not record.get("measured"):  # a divergence completes an experiment, but leaves nothing to ship
         return False
-    histories = [d / rundir.HISTORY for d in [run_dir, *rundir.existing(run_dir, "run")] if (d / rundir.HISTORY).is_file()]
+    runs = [run_dir, *rundir.existing(run_dir, "run"), *rundir.existing(run_dir, "member")]
+    histories = [d / rundir.HISTORY for d in runs if (d / rundir.HISTORY).is_file()]
     if not histories or any(len(rundir.read_json(path, "a run's history")) != record["epochs"] for path in histories):
         return False
     if not ships:

@@ -88,3 +88,6 @@ def test_an_ensemble_starts_from_its_member_networks_finished_runs(mnist_split, 
     added = copied.read_text().splitlines()[lines_before:]  # resumed, not trained again (the seconds agree too)
     assert added and added[0].startswith("resuming conv2_dropout (seed 1)") and not any("epoch   0:" in a for a in added)
     assert ensemble.runs[2].seed == 2 and len(ensemble.runs[2].history) == 1
+    # Finished, with its record: the campaign counts it done (its members hold the histories) and can ship it.
+    (tmp_path / "C6-12" / "experiment.json").write_text(json.dumps({"measured": {"accuracy": 50.0}, "epochs": 1}))
+    assert STOCK_ZOO["_complete"](experiments.get("C6-12"), tmp_path)
