@@ -117,3 +117,14 @@ def environment(torch_module=None):
         env["torch_threads"] = {"intra_op": torch_module.get_num_threads(),
                                 "inter_op": torch_module.get_num_interop_threads()}
     return env
+
+
+def save_results(results, out, render):
+    """Add the environment and the end's load average to ``results``, write them to ``out`` and print ``render``'s
+    Markdown of them."""
+    results.update(environment=environment())
+    results["load_average"]["end"] = load_average()
+    with open(out, "w") as handle:
+        json.dump(results, handle, indent=2)
+    print(f"wrote {out}\n")
+    print(render(results))

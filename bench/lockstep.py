@@ -245,12 +245,8 @@ def main(argv=None):
     for name, k in args.cases:
         n = args.n_conv if nnzoo.card(name).architecture.get("conv") else args.n_dense
         rows.append(benchmark_case(name, k, images[:n], train.y[:n], args))
-    results.update(rows=rows, environment=bench_env.environment())
-    results["load_average"]["end"] = bench_env.load_average()
-    with open(args.out, "w") as handle:
-        json.dump(results, handle, indent=2)
-    print(f"wrote {args.out}\n")
-    print(markdown(results))
+    results["rows"] = rows
+    bench_env.save_results(results, args.out, markdown)
     return 0
 
 

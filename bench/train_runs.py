@@ -128,12 +128,8 @@ def main(argv=None):
                 print(f"round {round_index + 1}: {row['way']}: {seconds:.1f} s", flush=True)
     for row in rows[1:]:
         row["over_one_run"] = [seconds / one for seconds, one in zip(row["seconds"], rows[0]["seconds"])]
-    results.update(rows=rows, environment=bench_env.environment())
-    results["load_average"]["end"] = bench_env.load_average()
-    with open(args.out, "w") as handle:
-        json.dump(results, handle, indent=2)
-    print(f"wrote {args.out}\n")
-    print(markdown(results))
+    results["rows"] = rows
+    bench_env.save_results(results, args.out, markdown)
     return 0
 
 
