@@ -336,7 +336,7 @@ def _callback_logs(entry):
 
 
 def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for=None, processes=1,
-                data_args=None, alongside=1):
+                data_args=None, alongside=1, models=True):
     """Train several runs of one network to their epochs; return [(RunResult, model)].
 
     Runs at the same epoch train in lockstep (``fit_epochs_lockstep``), each
@@ -346,9 +346,11 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     left are dealt out round-robin to that many processes, each of which
     loads the data (``data_args``: spec, n_validation, n_test) and steps its
     share in lockstep (``split.train`` is then not read: it may be None).
+    Their models are read back from the run directories only with ``models``
+    (an ensemble votes with them); without it each pair's model is None.
     """
     if processes > 1:
-        return _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args)
+        return _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args, models)
     runs = [_Run(name, config, split, protocol, run_dir, verbose, callbacks_for(index) if callbacks_for else (),
                  alongside)
             for index, (config, run_dir) in enumerate(zip(configs, run_dirs), start=1)]
@@ -377,7 +379,7 @@ def _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for
     return [run.finish() for run in runs]
 
 
-def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args):
+def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, data_args, models):
     # Runs that hold all their epochs already (resumed, or an ensemble member copied from a finished run) are
     # not dealt out: they only finish, in the first process. So the processes training at once, which share
     # each epoch's time in the wall time, are those with epochs to train.
@@ -392,7 +394,7 @@ def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, d
     finished = []
     for run_dir in map(Path, run_dirs):
         result = RunResult(**read_json(run_dir / "result.json", "a run's result"))
-        finished.append((result, load_model_file(run_dir / "model.keras")))
+        finished.append((result, load_model_file(run_dir / "model.keras") if models else None))
     return finished
 
 
@@ -528,7 +530,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
             configs = [dict(recipe, seed=seeds.run_seed(seed, index)) for index in range(runs)]
             run_dirs = rundir.run_dirs(out, runs)
             run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
-                                                               callbacks_for, **in_processes)]
+                                                               callbacks_for, models=False, **in_processes)]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
                            run_results[best].test_accuracy, out, verbose and announce, book)
