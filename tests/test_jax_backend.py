@@ -12,17 +12,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).parent
 
 
-def test_the_epoch_tests_pass_under_jax():
+# Three parts of about a minute or two each, so that pytest -n spreads them over its workers.
+PARTS = {
+    "lockstep-and-orders": [str(TESTS / "test_epoch.py"), "-k", "lockstep or order"],
+    "the-other-epoch-tests": [str(TESTS / "test_epoch.py"), "-k", "not (lockstep or order)"],
+    "training": [str(TESTS / "test_training.py") + "::test_runs_trained_together_equal_runs_trained_alone",
+                 str(TESTS / "test_training.py") + "::test_resumed_run_matches_an_uninterrupted_one"],
+}
+
+
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_the_epoch_tests_pass_under_jax(part):
     import jax  # noqa: F401  (installed with the test extra; a missing JAX fails here, loudly)
 
-    selection = [str(TESTS / "test_epoch.py"),
-                 str(TESTS / "test_training.py") + "::test_runs_trained_together_equal_runs_trained_alone",
-                 str(TESTS / "test_training.py") + "::test_resumed_run_matches_an_uninterrupted_one"]
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PARTS[part]],
         capture_output=True, text=True, cwd=TESTS.parent,
         env={**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"},
     )
