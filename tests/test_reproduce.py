@@ -34,8 +34,11 @@ def test_reproduce_trains_then_skips_and_renders(tmp_path, mnist_split, capsys):
     assert "C3-19: complete in" in out and "0 trained, 2 already complete" in out
 
 
-def test_ray_gives_the_local_records(tmp_path, mnist_split):
+def test_ray_gives_the_local_records(tmp_path, monkeypatch, mnist_split):
     ray = pytest.importorskip("ray", reason="the test extra installs ray")
+    # Ray starts its workers at nice 15: beside the other tests' workers (pytest -n) they would get almost no
+    # CPU (this test once took 24 minutes so). At nice 0 they share the cores as the tests do.
+    monkeypatch.setenv("RAY_worker_niceness", "0")
     local = reproduce.reproduce(CHEAP, out=tmp_path / "local", log=lambda line: None)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
