@@ -119,6 +119,12 @@ def environment(torch_module=None):
     return env
 
 
+def print_saved(path, render):
+    """Print ``render``'s Markdown of the results file at ``path`` (each script's ``--markdown``)."""
+    with open(path) as handle:
+        print(render(json.load(handle)))
+
+
 def save_results(results, out, render):
     """Add the environment and the end's load average to ``results``, write them to ``out`` and print ``render``'s
     Markdown of them."""

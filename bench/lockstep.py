@@ -29,7 +29,6 @@ alternative to lockstep: k such processes at once, one per model (their time ove
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -217,9 +216,10 @@ def markdown(results):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    import bench_env
+
     if args.markdown:
-        with open(args.markdown) as handle:
-            print(markdown(json.load(handle)))
+        bench_env.print_saved(args.markdown, markdown)
         return 0
     import tensorflow as tf
 

@@ -21,7 +21,6 @@ figure nearer the campaign's.
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -107,12 +106,11 @@ def markdown(results):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.markdown:
-        with open(args.markdown) as handle:
-            print(markdown(json.load(handle)))
-        return 0
     import bench_env
 
+    if args.markdown:
+        bench_env.print_saved(args.markdown, markdown)
+        return 0
     results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
                "load_average": {"start": bench_env.load_average()},
