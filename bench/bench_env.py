@@ -119,6 +119,16 @@ def environment(torch_module=None):
     return env
 
 
+def new_results(script, settings):
+    """The head of a results file: schema, time, the command that made it (``script`` is its ``__file__``), the
+    load average at the start and the run's ``settings``."""
+    import time
+
+    return {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": [os.path.relpath(os.path.abspath(script))] + sys.argv[1:],
+            "load_average": {"start": load_average()}, "settings": settings}
+
+
 def print_saved(path, render):
     """Print ``render``'s Markdown of the results file at ``path`` (each script's ``--markdown``)."""
     with open(path) as handle:

@@ -158,11 +158,9 @@ def main(argv=None):
     if args.markdown:
         bench_env.print_saved(args.markdown, markdown)
         return 0
-    results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
-               "load_average": {"start": bench_env.load_average()},
-               "settings": dict(repeats=args.repeats, settle_seconds=args.settle, quick=args.quick,
-                                calls={name: max(1, int(case["calls"] * args.scale)) for name, case in CASES.items()})}
+    results = bench_env.new_results(__file__, dict(
+        repeats=args.repeats, settle_seconds=args.settle, quick=args.quick,
+        calls={name: max(1, int(case["calls"] * args.scale)) for name, case in CASES.items()}))
     rows = []
     for name, case in CASES.items():
         row = {"case": name, "environment": case["env"], "alone_us": [], "together_us": [], "throughput_ratio": []}

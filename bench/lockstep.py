@@ -234,11 +234,8 @@ def main(argv=None):
 
     for name, _ in args.cases:
         nnzoo.card(name)  # an unknown name fails before anything runs
-    results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
-               "load_average": {"start": bench_env.load_average()},
-               "settings": dict(quick=args.quick, n_dense=args.n_dense, n_conv=args.n_conv, repeats=args.repeats,
-                                settle_seconds=args.settle, batch_size=10)}
+    results = bench_env.new_results(__file__, dict(quick=args.quick, n_dense=args.n_dense, n_conv=args.n_conv,
+                                                   repeats=args.repeats, settle_seconds=args.settle, batch_size=10))
     train = data.load_split().train
     images = train.x.reshape(-1, 28, 28, 1)
     rows = []

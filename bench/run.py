@@ -279,7 +279,6 @@ def check_nets(names):
 
 
 def run_benchmark(args):
-    import numpy as np
     import tensorflow as tf
 
     tf.config.set_visible_devices([], "GPU")  # a CPU benchmark: TensorFlow must not use a GPU
@@ -296,20 +295,12 @@ def run_benchmark(args):
 
     check_nets(args.nets)
     started = time.time()
-    results = {
-        "schema": 1,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
-        "load_average": {"start": bench_env.load_average()},
-        "settings": dict(quick=args.quick, batch_size=BATCH_SIZE, n_dense=args.n_dense, n_conv=args.n_conv,
-                         repeats=args.repeats, warmup=args.warmup, seed=args.seed, nets=args.nets,
-                         impls=args.impls, inference_repeats=args.repeats, settle_seconds=args.settle,
-                         inference_calls=args.serve_calls, order="interleaved rounds",
-                         tf_intra_op_threads=args.tf_intra_op_threads),
-        "environment": bench_env.environment(torch_module),
-        "training": [],
-        "inference": [],
-    }
+    results = bench_env.new_results(__file__, dict(
+        quick=args.quick, batch_size=BATCH_SIZE, n_dense=args.n_dense, n_conv=args.n_conv, repeats=args.repeats,
+        warmup=args.warmup, seed=args.seed, nets=args.nets, impls=args.impls, inference_repeats=args.repeats,
+        settle_seconds=args.settle, inference_calls=args.serve_calls, order="interleaved rounds",
+        tf_intra_op_threads=args.tf_intra_op_threads))
+    results.update(environment=bench_env.environment(torch_module), training=[], inference=[])
     if results["load_average"]["start"] and results["load_average"]["start"][0] > 0.5:
         log(f"warning: 1-minute load average {results['load_average']['start'][0]}: the machine is busy, "
             f"timings will not be representative")

@@ -111,11 +111,8 @@ def main(argv=None):
     if args.markdown:
         bench_env.print_saved(args.markdown, markdown)
         return 0
-    results = {"schema": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "command": [os.path.relpath(os.path.abspath(__file__))] + sys.argv[1:],
-               "load_average": {"start": bench_env.load_average()},
-               "settings": dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs,
-                                repeats=args.repeats, settle_seconds=args.settle, quick=args.quick)}
+    results = bench_env.new_results(__file__, dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs,
+                                                   repeats=args.repeats, settle_seconds=args.settle, quick=args.quick))
     rows = [{"way": label, "arguments": extra, "seconds": [], "last_line": None} for label, extra in ways(args.runs)]
     with tempfile.TemporaryDirectory(prefix="nnzoo-bench-") as scratch:
         for round_index in range(args.repeats):
