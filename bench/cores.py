@@ -8,8 +8,8 @@ kernel is called in a loop by one process alone, then by two processes started t
 - ``sgemm``: NumPy's float32 512×512 matrix product, one BLAS thread (what the cores do with dense arithmetic);
 - ``conv, 2 inter-op threads``: conv2's largest kernel, the second conv layer's filter gradient
   (``Conv2DBackpropFilter``: 10×12×12×20 input, 5×5×20×40 kernel, mini-batch 10), in a compiled
-  ``tf.while_loop`` whose every call waits for the previous one (as training steps do), one thread per op and TensorFlow's default two inter-op threads (what ``nnzoo.train``
-  runs with);
+  ``tf.while_loop`` whose every call waits for the previous one (as training steps do), one thread per op
+  and TensorFlow's default two inter-op threads (what ``nnzoo.train`` runs with);
 - ``conv, 1 inter-op thread``: the same with ``TF_NUM_INTEROP_THREADS=1``.
 
     python bench/cores.py            # about 3 minutes -> bench/results-cores.json and a Markdown table
@@ -53,7 +53,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     args.repeats = args.repeats or sizes["repeats"]
-    args.scale = sizes["scale"]
+    args.calls = {name: max(1, int(case["calls"] * sizes["scale"])) for name, case in CASES.items()}
     args.out = args.out or os.path.join(HERE, "results-cores-quick.json" if args.quick else "results-cores.json")
     return args
 
@@ -108,11 +108,11 @@ def worker(kernel, calls):
     return 0
 
 
-def time_processes(case, processes, args):
-    """µs per call of each of ``processes`` workers started together."""
+def time_processes(name, processes, args):
+    """µs per call of each of ``processes`` workers of case ``name`` started together."""
+    case = CASES[name]
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", **case["env"])
-    calls = str(max(1, int(case["calls"] * args.scale)))
-    command = [sys.executable, os.path.abspath(__file__), "--worker", case["kernel"], calls]
+    command = [sys.executable, os.path.abspath(__file__), "--worker", case["kernel"], str(args.calls[name])]
     workers = [subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
                for _ in range(processes)]
     for process in workers:
@@ -158,15 +158,14 @@ def main(argv=None):
     if args.markdown:
         bench_env.print_saved(args.markdown, markdown)
         return 0
-    results = bench_env.new_results(__file__, dict(
-        repeats=args.repeats, settle_seconds=args.settle, quick=args.quick,
-        calls={name: max(1, int(case["calls"] * args.scale)) for name, case in CASES.items()}))
+    results = bench_env.new_results(__file__, dict(repeats=args.repeats, settle_seconds=args.settle,
+                                                   quick=args.quick, calls=args.calls))
     rows = []
     for name, case in CASES.items():
         row = {"case": name, "environment": case["env"], "alone_us": [], "together_us": [], "throughput_ratio": []}
         for round_index in range(args.repeats):
             for processes in (1, 2) if round_index % 2 == 0 else (2, 1):
-                times = time_processes(case, processes, args)
+                times = time_processes(name, processes, args)
                 if processes == 1:
                     row["alone_us"].append(times[0])
                 else:
