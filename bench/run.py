@@ -290,7 +290,6 @@ def run_benchmark(args):
 
     import bench_env
     import bench_report
-    import nnzoo
     from nnzoo import data
 
     check_nets(args.nets)
