@@ -310,7 +310,6 @@ def _start_keras(training_threads=False):
     import nnzoo  # noqa: PLC0415
 
     nnzoo._import_keras_side()
-    import keras  # noqa: PLC0415
 
     if training_threads:
         from nnzoo.epoch import single_threaded_ops  # noqa: PLC0415
