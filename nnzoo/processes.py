@@ -12,6 +12,7 @@ Example:
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 import traceback
@@ -24,7 +25,10 @@ def run_all(calls):
 
     ``function`` must be importable by name (a module-level function) and ``args`` picklable. Returns nothing:
     a call leaves its results in files. Raises the first failed call's exception (in the order of ``calls``),
-    or ``ChildProcessError`` for a process that ended without one (killed, out of memory).
+    or ``ChildProcessError`` for a process that ended without one (killed, or failed while starting).
+
+    The processes import the caller's main module again (``spawn``), so a script that calls this (or
+    ``nnzoo.train(..., processes=k)``) must do so under ``if __name__ == "__main__":``.
     """
     context = multiprocessing.get_context("spawn")
     started = []
@@ -49,10 +53,20 @@ def run_all(calls):
             except EOFError:  # the process closed its end without sending
                 error = None
             if error is None:
-                raise ChildProcessError(f"The process running {function.__qualname__} (pid {process.pid}) ended with "
-                                        f"exit code {process.exitcode} and no exception: killed, or out of memory.")
+                raise ChildProcessError(_ended_silently(function, process))
             error.add_note(f"Raised in the process running {function.__qualname__} (pid {process.pid}):\n{where}")
             raise error
+
+
+def _ended_silently(function, process):
+    what = f"The process running {function.__qualname__} (pid {process.pid})"
+    if process.exitcode < 0:
+        return (f"{what} was killed by signal {-process.exitcode} ({signal.Signals(-process.exitcode).name}) before "
+                f"it finished: out of memory (the kernel's OOM killer), or stopped from outside.")
+    return (f"{what} ended with exit code {process.exitcode} and no exception: it failed while starting (its error "
+            f"is printed above), or exited on its own. Each process imports the main module again, so a script "
+            f"that trains in processes (nnzoo.train(..., processes=k)) must start them under "
+            f"`if __name__ == \"__main__\":`.")
 
 
 def _child(send, parent, function, args):

@@ -1,6 +1,9 @@
 """nnzoo.processes: calls in processes of their own, and what reaches the caller when one fails."""
 
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -16,3 +19,19 @@ def test_every_call_runs_and_a_failure_is_raised_here_with_the_process_traceback
 def test_a_process_that_ends_without_an_exception_is_a_clear_error():
     with pytest.raises(ChildProcessError, match="exit code 3 and no exception"):
         processes.run_all([(os._exit, (3,))])
+
+
+def test_a_killed_process_is_named_with_its_signal():
+    with pytest.raises(ChildProcessError, match=r"killed by signal 9 \(SIGKILL\)"):
+        processes.run_all([(signal.raise_signal, (signal.SIGKILL,))])
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path):
+    """Each spawned process imports the main module again; unguarded, it fails while starting."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from nnzoo import processes\nprocesses.run_all([(print, ('hello',))])\n")
+    env = dict(os.environ, _NNZOO_COMMAND_LINE="1")  # nnzoo without its Keras side: no TensorFlow start-up
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ChildProcessError") and 'if __name__ == "__main__":' in last_line, result.stderr
