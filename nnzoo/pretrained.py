@@ -150,8 +150,10 @@ def get(name) -> Optional[Weights]:
 
 
 def names():
-    """The networks with shipped weights, sorted."""
-    return sorted(_table())
+    """The networks with shipped weights, in ``list_models``'s natural order."""
+    from nnzoo.registry import _natural  # noqa: PLC0415  (the registry imports this module)
+
+    return sorted(_table(), key=_natural)
 
 
 def _verified(path, record):
