@@ -150,10 +150,8 @@ def get(name) -> Optional[Weights]:
 
 
 def names():
-    """The networks with shipped weights, in ``list_models``'s natural order."""
-    from nnzoo.registry import _natural  # noqa: PLC0415  (the registry imports this module)
-
-    return sorted(_table(), key=_natural)
+    """The networks with shipped weights, sorted."""
+    return sorted(_table())
 
 
 def _verified(path, record):
