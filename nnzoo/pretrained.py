@@ -41,6 +41,7 @@ from typing import Mapping, Optional
 
 from nnzoo import rundir, weights_io
 from nnzoo.files import sha256, tree_sha256
+from nnzoo.naming import natural_key
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
 
 __all__ = ["Weights", "BASE_URL", "TAG", "FORMATS", "get", "names", "file_path", "pack", "sha256", "WeightsError"]
@@ -150,8 +151,8 @@ def get(name) -> Optional[Weights]:
 
 
 def names():
-    """The networks with shipped weights, sorted."""
-    return sorted(_table())
+    """The networks with shipped weights, in ``nnzoo.list_models``'s natural order."""
+    return sorted(_table(), key=natural_key)
 
 
 def _verified(path, record):

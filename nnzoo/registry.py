@@ -18,9 +18,10 @@ Example:
 import dataclasses
 import difflib
 import fnmatch
-import re
 import types
 from typing import Callable, Mapping, Optional
+
+from nnzoo.naming import natural_key
 
 __all__ = ["BookResult", "ModelCard", "register", "list_models", "card", "build", "book_url"]
 
@@ -146,11 +147,6 @@ def _patterns(value, argument):
     )
 
 
-def _natural(name):
-    """Sort key that orders numbers by value: ``conv2_relu_2fc300`` before ``conv2_relu_2fc1000``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def list_models(include="*", exclude=None, *, pretrained=False, chapter=None):
     """Names of the registered networks in natural order, filtered with fnmatch patterns.
 
@@ -183,7 +179,7 @@ def list_models(include="*", exclude=None, *, pretrained=False, chapter=None):
             and (chapters is None or _REGISTRY[name].chapter in chapters)
             and (not pretrained or _REGISTRY[name].weights is not None)
         ),
-        key=_natural,
+        key=natural_key,
     )
 
 
