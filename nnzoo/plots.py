@@ -381,9 +381,10 @@ def filters(model_or_path, layer="conv_1", *, channel=0, ncols=10, shared_scale=
             several (``conv_2``); the first layer has one.
         ncols: filters per row.
 
-    Example (the final network's first layer):
+    Example (the first layer of the book's best single network, shipped weights):
 
-    >>> fig = filters(".gpu/runs/conv2_dropout/model.keras", out="filters.png")  # doctest: +SKIP
+    >>> import nnzoo
+    >>> fig = filters(nnzoo.build("conv2_dropout", weights="mnist"), out="filters.png")  # doctest: +SKIP
     """
     model = _load_model(model_or_path)
     try:
@@ -449,6 +450,17 @@ def _as_models(models_or_paths):
     return list(models_or_paths)
 
 
+def _voters(models):
+    """How many networks vote: an ensemble model's members (its ``PluralityVote`` inputs), else the models."""
+    if len(models) == 1 and hasattr(models[0], "layers"):
+        from nnzoo.layers import PluralityVote
+
+        for layer in models[0].layers:
+            if isinstance(layer, PluralityVote):
+                return len(layer.input)
+    return len(models)
+
+
 def misclassified(models_or_paths, x, y, max_images=40, *, ncols=10, batch_size=1000, title=None, out=None):
     """The digits the models' plurality vote gets wrong (P34).
 
@@ -460,16 +472,17 @@ def misclassified(models_or_paths, x, y, max_images=40, *, ncols=10, batch_size=
 
     Args:
         models_or_paths: the ensemble's members (models, ``.keras`` files or
-            run directories) or one model.
+            run directories) or one model (an ensemble model votes inside).
         x, y: images ``(n, 28, 28[, 1])`` (uint8 or floats in [0, 1]) and
             integer labels, e.g. the official test set.
 
-    Example (the five conv2_dropout members on the test set):
+    Example (the shipped five-member conv2_dropout ensemble on the test set):
 
+    >>> import nnzoo
     >>> from nnzoo import data
     >>> test = data.load_split().test  # doctest: +SKIP
-    >>> members = [".gpu/runs/conv2_dropout_ensemble/member-1/checkpoint-31.keras", ...]  # doctest: +SKIP
-    >>> fig = misclassified(members, test.x, test.y, out="errors.png")  # doctest: +SKIP
+    >>> ensemble = nnzoo.build("conv2_dropout_ensemble", weights="mnist")  # doctest: +SKIP
+    >>> fig = misclassified(ensemble, test.x, test.y, out="errors.png")  # doctest: +SKIP
     >>> wrong_indices, predictions = fig.nnzoo_wrong  # doctest: +SKIP
     """
     models = _as_models(models_or_paths)
@@ -483,7 +496,8 @@ def misclassified(models_or_paths, x, y, max_images=40, *, ncols=10, batch_size=
     ncols = max(1, min(ncols, len(shown)))
     nrows = max(1, math.ceil(len(shown) / ncols))
     fig = _figure(max(1.0 * ncols + 0.3, 5.0), 1.0 * nrows + 0.8)
-    who = f"the plurality vote of {len(models)} networks" if len(models) > 1 else "the network"
+    voters = _voters(models)
+    who = f"the plurality vote of {voters} networks" if voters > 1 else "the network"
     more = f"; the first {len(shown)} shown" if len(shown) < len(wrong) else ""
     fig.suptitle(title or f"{len(wrong)} of {len(y):,} digits misclassified by {who}{more}\n"
                  f"(true label top right, prediction bottom right in red)", fontsize=11)

@@ -228,6 +228,23 @@ def test_misclassified_shows_the_votes_errors_with_both_labels(tmp_path):
     assert _is_png(out)
 
 
+def test_misclassified_counts_an_ensemble_models_members():
+    """One ensemble model (its vote inside, as build("conv2_dropout_ensemble") gives) is titled by its members."""
+    from nnzoo.layers import PluralityVote
+
+    image = keras.Input((28, 28, 1))
+    flat = keras.layers.Flatten()(image)
+    members = [keras.layers.Dense(10, activation="softmax", name=f"member_{i}")(flat) for i in range(3)]
+    ensemble = keras.Model(image, PluralityVote(name="vote")(members))
+    x = np.random.default_rng(0).random((12, 28, 28, 1), dtype=np.float32)
+    y = np.arange(12) % 10
+    fig = plots.misclassified(ensemble, x, y)
+    wrong, predicted = fig.nnzoo_wrong
+    expected = np.argmax(ensemble.predict(x, verbose=0), axis=1)
+    assert wrong.tolist() == np.flatnonzero(expected != y).tolist() and predicted.tolist() == expected[wrong].tolist()
+    assert f"{len(wrong)} of 12 digits misclassified by the plurality vote of 3 networks" in fig.get_suptitle()
+
+
 def test_misclassified_limits_the_grid_and_handles_no_errors():
     y = np.arange(50) % 10
     x = np.zeros((50, 28, 28, 1), "float32")

@@ -10,15 +10,13 @@ each figure's inputs.
 """
 
 import json
-import os
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 H100 = ROOT / "docs" / "runs" / "h100"
-EXPERIMENTS = ROOT / "docs" / "runs" / "cpu"  # committed copies of runs/experiments/ID
-GPU = Path(os.environ.get("NNZOO_GPU_RUNS", ROOT / ".gpu" / "runs"))  # the H100 run directories
+EXPERIMENTS = ROOT / "docs" / "runs" / "cpu"  # the committed run records, one directory per experiment
 
 
 class Missing(Exception):
@@ -35,7 +33,7 @@ def _need(*paths):
 def p37():
     from nnzoo import plots
 
-    runs = _need(H100 / "conv2", H100 / "conv2_tanh")
+    runs = [_reported_run("conv2", "C6-04")[0], _reported_run("conv2_tanh", "C6-05")[0]]
     return plots.accuracy_curves(runs, labels=["sigmoid (conv2)", "tanh (conv2_tanh)"], ylim=(96, 99.5),
                                  title="P37: tanh vs sigmoid, validation accuracy per epoch",
                                  out=HERE / "p37_tanh_vs_sigmoid.png")
@@ -71,10 +69,9 @@ def p38():
         run, record = _reported_run(name, experiment_id)
         runs.append(run)
         labels.append(f"{name}: {what} ({record['measured']['accuracy']:.2f}%; book {record['book']['accuracy']:.2f}%)")
-    vote = json.loads(_need(H100 / "conv2_dropout_ensemble" / "vote.json")[0].read_text())
-    book = json.loads((H100 / "conv2_dropout_ensemble" / "experiment.json").read_text())["book"]["accuracy"]
-    reference = {f"conv2_dropout_ensemble: vote of 5 ({100 * vote['vote_accuracy']:.2f}%; book {book:.2f}%)":
-                 vote["vote_accuracy"]}
+    vote = json.loads(_need(EXPERIMENTS / "C6-12" / "experiment.json")[0].read_text())
+    measured, book = vote["measured"]["accuracy"], vote["book"]["accuracy"]
+    reference = {f"conv2_dropout_ensemble: vote of 5 ({measured:.2f}%; book {book:.2f}%)": measured / 100}
     return plots.accuracy_curves(runs, metric="test_accuracy", labels=labels, ylim=(97, 99.8),
                                  reference=reference,
                                  title="P38: the chapter 6 ladder, test accuracy per epoch (reported runs)\n"
@@ -83,30 +80,20 @@ def p38():
 
 
 def p35():
+    import nnzoo
     from nnzoo import plots
 
-    (model,) = _need(GPU / "conv2_dropout" / "model.keras")
+    model = nnzoo.build("conv2_dropout", weights="mnist")  # the shipped weights: C6-11's reported run
     return plots.filters(model, out=HERE / "p35_conv2_dropout_filters.png")
 
 
-def _ensemble_members():
-    from nnzoo.rundir import member_dirs, run_dir_model
-
-    members = []
-    for member in member_dirs(GPU / "conv2_dropout_ensemble", range(1, 6)):
-        path = run_dir_model(member) if member.is_dir() else None
-        if path is None:
-            raise Missing(f"{member} has no model.keras or checkpoint-*.keras")
-        members.append(path)
-    return members
-
-
 def p34():
+    import nnzoo
     from nnzoo import data, plots
 
-    members = _ensemble_members()
+    ensemble = nnzoo.build("conv2_dropout_ensemble", weights="mnist")  # the shipped weights: C6-12's members
     test = data.load_split(dtype="uint8").test
-    fig = plots.misclassified(members, test.x, test.y, out=HERE / "p34_ensemble_errors.png")
+    fig = plots.misclassified(ensemble, test.x, test.y, out=HERE / "p34_ensemble_errors.png")
     wrong, predicted = fig.nnzoo_wrong
     print(f"  {len(wrong)} errors; test indices {wrong.tolist()}")
     return fig
