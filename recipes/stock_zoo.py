@@ -31,7 +31,7 @@ def main(argv=None):
     parser.add_argument("--out", default="docs/runs/cpu", help="parent of the experiment run directories")
     parser.add_argument("--processes", type=int, default=1, metavar="K",
                         help="train each experiment's runs in K processes at once (nnzoo.train's processes)")
-    parser.add_argument("--list", action="store_true", help="print the plan and exit")
+    parser.add_argument("--list", action="store_true", help="print the plan (and how far unfinished runs are) and exit")
     parser.add_argument("--publish", action="store_true",
                         help="ship the weights of the finished experiments instead of training")
     parser.add_argument("--release", metavar="DIR", help="write the shipped weights' release files to DIR and exit")
@@ -46,7 +46,8 @@ def main(argv=None):
         experiment = experiments.get(name) if name in _IDS else experiments.for_weights(name)
         ships = _is_weights_source(experiment)
         done = _complete(experiment, Path(args.out), ships)
-        print(f"{name}: {experiment.id} x{experiment.runs}{' (done)' if done else ''}", flush=True)
+        print(f"{name}: {experiment.id} x{experiment.runs}{' (done)' if done else _progress(experiment, Path(args.out))}",
+              flush=True)
         if args.publish and done and ships:
             publish(experiment.model, experiment, Path(args.out) / experiment.id)
         if done or args.list or args.publish:
@@ -66,6 +67,15 @@ def _is_weights_source(experiment):
         return experiments.for_weights(experiment.model) == experiment
     except ValueError:
         return False
+
+
+def _progress(experiment, out):
+    """How far an unfinished experiment's runs are, from their histories: `` (epochs done: 15, 15, 14 of 60)``."""
+    directories = (rundir.existing(out / experiment.id, "member") if registry.card(experiment.model).is_ensemble
+                   else rundir.run_dirs(out / experiment.id, experiment.runs))
+    done = [len(rundir.read_json(d / rundir.HISTORY, "a run's history")) if (d / rundir.HISTORY).is_file() else 0
+            for d in directories]
+    return f" (epochs done: {', '.join(map(str, done))} of {experiment.settings()['epochs']})" if any(done) else ""
 
 
 def _complete(experiment, out, ships=True):

@@ -91,3 +91,16 @@ def test_an_ensemble_starts_from_its_member_networks_finished_runs(mnist_split, 
     # Finished, with its record: the campaign counts it done (its members hold the histories) and can ship it.
     (tmp_path / "C6-12" / "experiment.json").write_text(json.dumps({"measured": {"accuracy": 50.0}, "epochs": 1}))
     assert STOCK_ZOO["_complete"](experiments.get("C6-12"), tmp_path)
+
+
+def test_the_plan_shows_how_far_unfinished_runs_are(tmp_path):
+    """``stock_zoo.py --list`` says how many epochs each run of an unfinished experiment has, from its history."""
+    progress = STOCK_ZOO["_progress"]
+    assert progress(experiments.get("C6-07"), tmp_path) == ""  # nothing trained yet
+    for run, epochs in (("run-1", 16), ("run-2", 15)):
+        (tmp_path / "C6-07" / run).mkdir(parents=True)
+        (tmp_path / "C6-07" / run / "history.json").write_text(json.dumps([{"epoch": e} for e in range(epochs)]))
+    assert progress(experiments.get("C6-07"), tmp_path) == " (epochs done: 16, 15, 0 of 60)"
+    (tmp_path / "C6-12" / "member-4").mkdir(parents=True)
+    (tmp_path / "C6-12" / "member-4" / "history.json").write_text(json.dumps([{"epoch": 0}]))
+    assert progress(experiments.get("C6-12"), tmp_path) == " (epochs done: 1 of 40)"
