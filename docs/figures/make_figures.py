@@ -92,7 +92,10 @@ def p34():
     from nnzoo import data, plots
 
     ensemble = nnzoo.build("conv2_dropout_ensemble", weights="mnist")  # the shipped weights: C6-12's members
-    test = data.load_split(dtype="uint8").test
+    try:
+        test = data.load_split(dtype="uint8").test
+    except data.DataError as error:  # no NNZOO_DATA_DIR and no download
+        raise Missing(f"real MNIST: {error}") from error
     fig = plots.misclassified(ensemble, test.x, test.y, out=HERE / "p34_ensemble_errors.png")
     wrong, predicted = fig.nnzoo_wrong
     print(f"  {len(wrong)} errors; test indices {wrong.tolist()}")
