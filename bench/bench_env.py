@@ -129,6 +129,20 @@ def new_results(script, settings):
             "load_average": {"start": load_average()}, "settings": settings}
 
 
+def report(script, args, settings, measure_rows, render):
+    """What a benchmark script's ``main`` does once its arguments are parsed: with ``--markdown JSON``, print
+    ``render``'s report of that saved file; otherwise time ``measure_rows()`` (the results' ``rows``) into a new
+    results file at ``args.out`` with ``settings`` and the environment, and print its report. Returns the exit
+    status."""
+    if args.markdown:
+        print_saved(args.markdown, render)
+        return 0
+    results = new_results(script, settings)
+    results["rows"] = measure_rows()
+    save_results(results, args.out, render)
+    return 0
+
+
 def print_saved(path, render):
     """Print ``render``'s Markdown of the results file at ``path`` (each script's ``--markdown``)."""
     with open(path) as handle:

@@ -149,17 +149,8 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.worker:
-        return worker(*args.worker)
-    import bench_env
-
-    if args.markdown:
-        bench_env.print_saved(args.markdown, markdown)
-        return 0
-    results = bench_env.new_results(__file__, dict(repeats=args.repeats, settle_seconds=args.settle,
-                                                   quick=args.quick, calls=args.calls))
+def measure(args):
+    """Each case alone and two at once, in alternating order over the rounds: the results' rows."""
     rows = []
     for name, case in CASES.items():
         row = {"case": name, "environment": case["env"], "alone_us": [], "together_us": [], "throughput_ratio": []}
@@ -174,10 +165,17 @@ def main(argv=None):
             print(f"{name}, round {round_index + 1}: alone {row['alone_us'][-1]:.0f} µs, two at once "
                   f"{' and '.join(f'{t:.0f}' for t in row['together_us'][-1])} µs", flush=True)
         rows.append(row)
-    results["rows"] = rows
-    bench_env.save_results(results, args.out, markdown)
-    return 0
+    return rows
 
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.worker:
+        return worker(*args.worker)
+    import bench_env
+
+    settings = dict(repeats=args.repeats, settle_seconds=args.settle, quick=args.quick, calls=args.calls)
+    return bench_env.report(__file__, args, settings, lambda: measure(args), markdown)
 
 if __name__ == "__main__":
     sys.exit(main())

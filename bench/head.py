@@ -177,32 +177,31 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.worker:
-        return worker(*args.worker)
-    import bench_env
-
-    if args.markdown:
-        bench_env.print_saved(args.markdown, markdown)
-        return 0
+def measure_all(args):
+    """Every case (PyTorch's when it is installed) in alternating order over the rounds: the results' rows."""
     try:
         import torch  # noqa: F401
         cases = CASES
     except ImportError:
         print("PyTorch is not installed (pip install -e '.[bench]'): its rows are skipped.")
         cases = [case for case in CASES if case[0] != "torch"]
-    results = bench_env.new_results(__file__, dict(repeats=args.repeats, settle_seconds=args.settle,
-                                                   quick=args.quick, head=HEAD, batch=BATCH, square=SQUARE))
     rows = {case: {"case": case_name(*case[:3]), "calls": case[3], "gflops": []} for case in cases}
     for round_index in range(args.repeats):
         for case in cases if round_index % 2 == 0 else cases[::-1]:
             rows[case]["gflops"].append(measure(case, args))
             print(f"round {round_index + 1}, {rows[case]['case']}: {rows[case]['gflops'][-1]:.0f} GFLOP/s", flush=True)
-    results["rows"] = list(rows.values())
-    bench_env.save_results(results, args.out, markdown)
-    return 0
+    return list(rows.values())
 
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.worker:
+        return worker(*args.worker)
+    import bench_env
+
+    settings = dict(repeats=args.repeats, settle_seconds=args.settle, quick=args.quick, head=HEAD, batch=BATCH,
+                    square=SQUARE)
+    return bench_env.report(__file__, args, settings, lambda: measure_all(args), markdown)
 
 if __name__ == "__main__":
     sys.exit(main())

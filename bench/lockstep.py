@@ -214,38 +214,37 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    import bench_env
-
-    if args.markdown:
-        bench_env.print_saved(args.markdown, markdown)
-        return 0
+def measure(args):
+    """Every case on the first real training images, one thread per op as ``nnzoo.train``: the results' rows."""
     import tensorflow as tf
 
+    import nnzoo
+    from nnzoo import data
     from nnzoo.epoch import single_threaded_ops
 
     tf.config.set_visible_devices([], "GPU")  # a CPU benchmark
     single_threaded_ops()  # as nnzoo.train
-
-    import bench_env
-    import nnzoo
-    from nnzoo import data
-
-    for name, _ in args.cases:
-        nnzoo.card(name)  # an unknown name fails before anything runs
-    results = bench_env.new_results(__file__, dict(quick=args.quick, n_dense=args.n_dense, n_conv=args.n_conv,
-                                                   repeats=args.repeats, settle_seconds=args.settle, batch_size=10))
     train = data.load_split().train
     images = train.x.reshape(-1, 28, 28, 1)
     rows = []
     for name, k in args.cases:
         n = args.n_conv if nnzoo.card(name).architecture.get("conv") else args.n_dense
         rows.append(benchmark_case(name, k, images[:n], train.y[:n], args))
-    results["rows"] = rows
-    bench_env.save_results(results, args.out, markdown)
-    return 0
+    return rows
 
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import bench_env
+
+    if not args.markdown:
+        import nnzoo
+
+        for name, _ in args.cases:
+            nnzoo.card(name)  # an unknown name fails before anything runs
+    settings = dict(quick=args.quick, n_dense=args.n_dense, n_conv=args.n_conv, repeats=args.repeats,
+                    settle_seconds=args.settle, batch_size=10)
+    return bench_env.report(__file__, args, settings, lambda: measure(args), markdown)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -104,15 +104,8 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    import bench_env
-
-    if args.markdown:
-        bench_env.print_saved(args.markdown, markdown)
-        return 0
-    results = bench_env.new_results(__file__, dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs,
-                                                   repeats=args.repeats, settle_seconds=args.settle, quick=args.quick))
+def measure(args):
+    """Each way timed once a round, the ways' order rotating over the rounds: the results' rows."""
     rows = [{"way": label, "arguments": extra, "seconds": [], "last_line": None} for label, extra in ways(args.runs)]
     with tempfile.TemporaryDirectory(prefix="nnzoo-bench-") as scratch:
         for round_index in range(args.repeats):
@@ -123,10 +116,16 @@ def main(argv=None):
                 print(f"round {round_index + 1}: {row['way']}: {seconds:.1f} s", flush=True)
     for row in rows[1:]:
         row["over_one_run"] = [seconds / one for seconds, one in zip(row["seconds"], rows[0]["seconds"])]
-    results["rows"] = rows
-    bench_env.save_results(results, args.out, markdown)
-    return 0
+    return rows
 
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    import bench_env
+
+    settings = dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs, repeats=args.repeats,
+                    settle_seconds=args.settle, quick=args.quick)
+    return bench_env.report(__file__, args, settings, lambda: measure(args), markdown)
 
 if __name__ == "__main__":
     sys.exit(main())
