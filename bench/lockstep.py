@@ -26,6 +26,9 @@ the same rounds. Lockstep in one process can at best match that; for k runs
 the best ratio of k runs' time to one run's is then k / (that throughput
 ratio). Both are reported beside lockstep's own ratio (its time / one model's), and so is the
 alternative to lockstep: k such processes at once, one per model (their time over one process's).
+For each way the cores it kept busy are recorded too: its CPU seconds (all threads, all its processes)
+over its wall seconds, at most 2 on a 2-core machine; where lockstep is slower than k processes, this
+says whether it leaves a core idle or is busy and still slower.
 """
 
 import argparse
@@ -72,8 +75,9 @@ def parse_args(argv):
     return args
 
 
-def _process_worker(name, n, rounds, start, end):
-    """One model in a process of its own: warm up, then one epoch between the two barriers of each round."""
+def _process_worker(name, n, rounds, start, end, cpu_seconds):
+    """One model in a process of its own: warm up, then one epoch between the two barriers of each round, whose
+    CPU time (all the process's threads) it puts on ``cpu_seconds``."""
     import tensorflow as tf
 
     from nnzoo.epoch import single_threaded_ops
@@ -93,13 +97,16 @@ def _process_worker(name, n, rounds, start, end):
     fit_epoch(model, x, y)
     for _ in range(rounds):
         start.wait()
+        before = time.process_time()
         fit_epoch(model, x, y)
+        cpu_seconds.put(time.process_time() - before)
         end.wait()
 
 
 def machine_limit(name, n, rounds, settle, k=2):
     """Seconds per round of one epoch in one process alone, in two processes at once and in k processes at once
-    (each training its own model), in interleaved rounds."""
+    (each training its own model), in interleaved rounds; and the cores they kept busy (their CPU seconds over
+    the round's wall seconds)."""
     import multiprocessing
 
     import numpy as np
@@ -108,25 +115,29 @@ def machine_limit(name, n, rounds, settle, k=2):
     groups = {}
     for processes in sorted({1, 2, k}):
         barriers = context.Barrier(processes + 1), context.Barrier(processes + 1)
-        workers = [context.Process(target=_process_worker, args=(name, n, rounds, *barriers))
+        cpu_seconds = context.Queue()
+        workers = [context.Process(target=_process_worker, args=(name, n, rounds, *barriers, cpu_seconds))
                    for _ in range(processes)]
         for worker in workers:
             worker.start()
-        groups[processes] = (barriers, workers, [])
+        groups[processes] = (barriers, workers, [], cpu_seconds, [])
     for _ in range(rounds):
-        for (start, end), _, times in groups.values():
+        for (start, end), workers, times, cpu_seconds, busy in groups.values():
             time.sleep(settle)
             start.wait()
             started = time.perf_counter()
             end.wait()
             times.append(time.perf_counter() - started)
-    for _, workers, _ in groups.values():
+            busy.append(sum(cpu_seconds.get() for _ in workers) / times[-1])
+    for _, workers, *_ in groups.values():
         for worker in workers:
             worker.join()
     one, two, several = (float(np.median(groups[processes][2])) for processes in (1, 2, k))
     return dict(one_process_seconds=groups[1][2], two_processes_seconds=groups[2][2],
                 two_process_throughput_ratio=2 * one / two, processes=k, k_processes_seconds=groups[k][2],
-                k_processes_time_over_one_model=several / one)
+                k_processes_time_over_one_model=several / one,
+                cores_busy={f"{processes} process{'es' if processes > 1 else ''}": float(np.median(group[4]))
+                            for processes, group in groups.items()})
 
 
 def benchmark_case(name, k, x, y, args):
@@ -156,21 +167,24 @@ def benchmark_case(name, k, x, y, args):
         fit_epochs_lockstep(together, x, y, order=None if own[0] is None else own)
 
     seconds = {"separate": [], "lockstep": []}
+    busy = {"separate": [], "lockstep": []}  # CPU seconds (all threads) over wall seconds
     for index in range(1 + args.repeats):  # round 0 is the warm-up (tracing, compilation)
         own = orders(index)
         for way, run in (("separate", run_separate), ("lockstep", run_together)):
             time.sleep(args.settle)
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), time.process_time()
             run(own)
             if index:
                 seconds[way].append(time.perf_counter() - started)
+                busy[way].append((time.process_time() - cpu_before) / seconds[way][-1])
     ratios = [s / t for s, t in zip(seconds["separate"], seconds["lockstep"])]
     row = dict(net=name, models=k, n_images=n, shuffled=shuffle, seconds=seconds,
                speedup=float(np.median(ratios)), speedups=ratios,
                time_over_one_model=float(np.median([k * t / s for s, t in zip(seconds["separate"],
                                                                                  seconds["lockstep"])])),
                images_per_second={way: float(np.median([k * n / s for s in values]))
-                                  for way, values in seconds.items()})
+                                  for way, values in seconds.items()},
+               cores_busy={way: float(np.median(values)) for way, values in busy.items()})
     print(f"  {name} x{k}: separate {np.median(seconds['separate']):.2f} s, lockstep "
           f"{np.median(seconds['lockstep']):.2f} s per epoch of all {k}: {row['speedup']:.2f}x "
           f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}); {row['time_over_one_model']:.2f}x one model's time",
@@ -183,7 +197,17 @@ def benchmark_case(name, k, x, y, args):
         print(f"    two processes reach {limit['two_process_throughput_ratio']:.2f}x one process's throughput: "
               f"{k} runs cannot take less than {limit['best_time_over_one_model']:.2f}x one run's time here; "
               f"{k} processes at once took {limit['k_processes_time_over_one_model']:.2f}x", flush=True)
+    print(f"    cores busy: {_busy(row)}", flush=True)
     return row
+
+
+def _busy(row):
+    """Cores kept busy by each way (CPU seconds of all threads over wall seconds), e.g. "1.31 / 1.78 / 1.95"."""
+    busy = dict(row.get("cores_busy") or {})
+    busy.update((row.get("machine_limit") or {}).get("cores_busy") or {})
+    k_processes = f"{row['models']} processes"
+    return " / ".join("–" if busy.get(way) is None else f"{busy[way]:.2f}"
+                      for way in ("separate", "lockstep", k_processes))
 
 
 def markdown(results):
@@ -195,8 +219,8 @@ def markdown(results):
         "",
         "| net | models | images | separate: images/s (all models) | lockstep: images/s | speed-up (median; "
         "rounds) | lockstep time / one model's | two processes / one (throughput) | best possible time / one "
-        "model's | k processes at once: time / one model's |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "model's | k processes at once: time / one model's | cores busy: one at a time / lockstep / k processes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
         speeds, limit = row["images_per_second"], row.get("machine_limit")
@@ -210,7 +234,7 @@ def markdown(results):
                      f"({min(row['speedups']):.2f}–{max(row['speedups']):.2f}) | {times(over_one)} | "
                      f"{times(limit and limit['two_process_throughput_ratio'])} | "
                      f"{times(limit and limit['best_time_over_one_model'])} | "
-                     f"{times(limit and limit.get('k_processes_time_over_one_model'))} |")
+                     f"{times(limit and limit.get('k_processes_time_over_one_model'))} | {_busy(row)} |")
     return "\n".join(lines)
 
 
