@@ -95,7 +95,9 @@ def render(records):
             f"| {r['id']} | {r['title']} | {_model(r)} | {_init(r)} | {_book(r)} | {_measured(r)} | {_gap(r)} | "
             f"{r.get('epochs', '–')} | {r.get('runs', '–')} | {seeds} | {wall} | {label[r['hardware']]} |"
         )
-    lines += ["", "⚠ = reduced budget (fewer epochs or runs than the book); see the notes.", ""]
+    lines.append("")
+    if any(r.get("reduced_budget") for r in rows):
+        lines += ["⚠ = reduced budget (fewer epochs or runs than the book); see the notes.", ""]
     lines += [f"- **{label[hardware]}**: {hardware}" for hardware in machines]
     lines += ["", "Protocols, commands and notes:", ""]
     for r in rows:

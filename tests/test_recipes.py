@@ -93,6 +93,9 @@ def test_results_table_renders_the_records(tmp_path, monkeypatch, mnist_split):
     row = next(line for line in table.splitlines() if line.startswith("| C1-01 |"))
     assert "95.42 (test)" in row and "⚠" in row
     assert "reduced budget: 1 of 30 epochs; 1 of 3 runs; subset of 60 images" in table
+    assert "⚠ = reduced budget" in table
+    full = {k: {**r, "reduced_budget": None} for k, r in records.items()}
+    assert "⚠" not in results.render(full)  # no legend for a mark no row carries
     target = tmp_path / "RESULTS.md"
     target.write_text(f"intro\n{results.BEGIN}\nold\n{results.END}\noutro\n")
     results.write_into(target, table)
