@@ -10,7 +10,8 @@ Where the data comes from (see :func:`load_mnist`):
 
 1. the ``data_dir`` argument, else the ``NNZOO_DATA_DIR`` environment variable:
    a directory holding the four official IDX files (plain or ``.gz``) or a
-   Keras-format ``mnist.npz``; an optional ``SHA256SUMS`` file is verified;
+   Keras-format ``mnist.npz``; an optional ``SHA256SUMS`` file is verified
+   (it must cover every file read and may name only files beside it);
 2. only when neither is given: ``keras.datasets.mnist.load_data()`` (downloads
    once into ``~/.keras/datasets``).
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import math
 import os
 import re
 import struct
@@ -116,43 +118,72 @@ def read_idx(path) -> np.ndarray:
         raise DataError(f"{path}: header truncated ({len(raw)} bytes, expected at least "
                         f"{header}); download the file again")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
+    shown = " x ".join(str(d) for d in dims)
     if any(d == 0 for d in dims):
-        raise DataError(f"{path}: IDX header has a zero dimension {dims}")
-    expected = int(np.prod(dims, dtype=np.int64))
+        raise DataError(f"{path}: IDX header has a zero dimension ({shown}); the file is corrupt, "
+                        "download it again")
+    expected = math.prod(dims)  # Python ints: no overflow, whatever the header says
     received = len(raw) - header
     if received != expected:
         raise DataError(
-            f"{path}: payload is {received} bytes but the header {dims} requires exactly "
-            f"{expected}; the file is truncated or corrupt, download it again"
+            f"{path}: the IDX header's dimensions {shown} need exactly {expected} bytes after the "
+            f"{header}-byte header, but the file has {received}; the file is truncated or corrupt, "
+            "download it again"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
-def _verify_checksums(directory: Path) -> None:
-    sums = directory / CHECKSUM_FILE
-    if not sums.is_file():
-        return
+def _checksum_lines(sums: Path) -> dict:
+    """``{bare file name: sha256}`` of a SHA256SUMS file; every line must name a file beside it."""
     try:
         lines = sums.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{sums}: cannot read ({err}); delete or repair it") from err
+    wanted = {}
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         parts = line.split(maxsplit=1)
-        if len(parts) != 2 or len(parts[0]) != 64:
+        if len(parts) != 2 or len(parts[0]) != 64 or not all(c in "0123456789abcdefABCDEF" for c in parts[0]):
             raise DataError(f"{sums}: line {lineno} is not '<sha256>  <filename>': {line!r}")
-        want, name = parts[0].lower(), parts[1].strip().lstrip("*")
-        target = directory / name
-        if not target.is_file():
-            continue
-        try:
-            digest = sha256(target)
-        except OSError as err:
-            raise DataError(f"{target}: cannot read for checksum ({err})") from err
-        if digest != want:
+        name = parts[1].strip()
+        name = name[1:] if name.startswith("*") else name  # sha256sum's binary-mode marker
+        if name in ("", ".", "..") or "/" in name or "\\" in name or Path(name).name != name:
             raise DataError(
-                f"{target}: SHA-256 is {digest}, but {sums} expects {want}; "
+                f"{sums}: line {lineno} names {name!r}; a SHA256SUMS may name only files in its own "
+                f"directory, by their bare names (e.g. 'train-images-idx3-ubyte.gz'). Fix or delete that line."
+            )
+        wanted[name] = parts[0].lower()
+    return wanted
+
+
+def _verify_checksums(directory: Path, paths) -> None:
+    """Check the files about to be read, ``paths``, against ``directory``'s SHA256SUMS, if it has one.
+
+    The SHA256SUMS must name every one of them (by bare name), and may name only
+    files in ``directory``; nothing else is hashed.
+    """
+    sums = directory / CHECKSUM_FILE
+    if not sums.is_file():
+        return
+    wanted = _checksum_lines(sums)
+    missing = [Path(p).name for p in paths if Path(p).name not in wanted]
+    if missing:
+        raise DataError(
+            f"{sums} does not cover {', '.join(missing)} (it names "
+            f"{', '.join(sorted(wanted)) or 'no file'}); a SHA256SUMS beside the data must hold a line "
+            f"'<sha256>  <name>' for every file read. Add the missing lines (e.g. `sha256sum "
+            f"{' '.join(missing)} >> {CHECKSUM_FILE}` in that directory) or delete {CHECKSUM_FILE}."
+        )
+    for path in paths:
+        path = Path(path)
+        try:
+            digest = sha256(path)
+        except OSError as err:
+            raise DataError(f"{path}: cannot read for checksum ({err})") from err
+        if digest != wanted[path.name]:
+            raise DataError(
+                f"{path}: SHA-256 is {digest}, but {sums} expects {wanted[path.name]}; "
                 "the file is corrupt or a different file, download it again"
             )
 
@@ -169,12 +200,13 @@ def _load_from_dir(directory: Path):
         raise DataError(f"data directory {directory} is a file, not a directory; {_HOW_TO_FIX}")
     if not directory.is_dir():
         raise DataError(f"data directory {directory} does not exist; {_HOW_TO_FIX}")
-    _verify_checksums(directory)
     paths = [_find_idx(directory, name) for name in IDX_FILES]
     if all(paths):
+        _verify_checksums(directory, paths)
         return tuple(read_idx(p) for p in paths), str(directory)
     npz = directory / NPZ_FILE
     if npz.is_file():
+        _verify_checksums(directory, [npz])
         try:
             with np.load(npz, allow_pickle=False) as f:
                 arrays = tuple(np.asarray(f[k]) for k in ("x_train", "y_train", "x_test", "y_test"))

@@ -147,7 +147,8 @@ def test_make_dataset_uint8_matches_float_split(mnist_dir, split):
 def test_sha256sums_of_real_dir_verified(mnist_dir):
     sums = os.path.join(mnist_dir, "SHA256SUMS")
     if os.path.exists(sums):
-        data._verify_checksums(pathlib.Path(mnist_dir))
+        directory = pathlib.Path(mnist_dir)
+        data._verify_checksums(directory, [data._find_idx(directory, name) for name in data.IDX_FILES])
 
 
 # --- synthetic: expand, shuffle, subset --------------------------------------
@@ -289,10 +290,59 @@ def test_checksum_mismatch_names_file(tmp_path):
     write_small_idx_dir(tmp_path)
     good = tmp_path / "train-images-idx3-ubyte.gz"
     bad = tmp_path / "t10k-images-idx3-ubyte.gz"
+    others = [p for p in tmp_path.iterdir() if p not in (good, bad)]
     (tmp_path / "SHA256SUMS").write_text(
-        f"{sha256(good)}  {good.name}\n{'0' * 64}  {bad.name}\n{'1' * 64}  absent-file.gz\n")
+        f"{sha256(good)}  {good.name}\n{'0' * 64}  {bad.name}\n{'1' * 64}  absent-file.gz\n"
+        + "".join(f"{sha256(p)} *{p.name}\n" for p in others))
     with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz.*SHA-256"):
         data.load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("sums", ["", "\n\n", f"{'0' * 64}  other-file.gz\n"])
+def test_checksums_must_cover_every_file_read(tmp_path, sums):
+    """An empty or non-matching SHA256SUMS checks nothing: refused, so tampered labels never load silently."""
+    write_small_idx_dir(tmp_path)
+    (tmp_path / "SHA256SUMS").write_text(sums)
+    with pytest.raises(DataError, match=r"does not cover train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                                        r"t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte \(it names"):
+        data.load_mnist(tmp_path)
+
+
+def test_checksums_must_cover_the_npz(tmp_path):
+    np.savez(tmp_path / "mnist.npz", x_train=np.zeros((1, 28, 28), np.uint8))
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  train-images-idx3-ubyte.gz\n")
+    with pytest.raises(DataError, match=r"does not cover mnist.npz \(it names train-images-idx3-ubyte.gz\)"):
+        data.load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../x", "sub/train-images-idx3-ubyte.gz", "..", "a\\b"])
+def test_checksums_name_only_files_beside_them(tmp_path, monkeypatch, name):
+    """A line naming a file outside the data directory is refused before anything is hashed."""
+    write_small_idx_dir(tmp_path)
+    lines = [f"{sha256(p)}  {p.name}" for p in sorted(tmp_path.iterdir())]
+    lines.insert(1, f"{'a' * 64}  {name}")
+    (tmp_path / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    hashed = []
+    monkeypatch.setattr(data, "sha256", lambda path: hashed.append(path))
+    with pytest.raises(DataError) as info:
+        data.load_mnist(tmp_path)
+    assert f"line 2 names {name!r}; a SHA256SUMS may name only files in its own directory" in str(info.value)
+    assert hashed == []
+
+
+def test_idx_header_dimensions_that_overflow(tmp_path):
+    """Dimensions whose product overflows 64 bits: the file, the header and the exact byte counts (no reshape error)."""
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIII", 0x803, 21904793, 3289581145, 256) + bytes(100))
+    with pytest.raises(DataError) as info:
+        data.read_idx(path)
+    expected = 21904793 * 3289581145 * 256
+    assert str(info.value).startswith(f"{path}: the IDX header's dimensions 21904793 x 3289581145 x 256 need "
+                                      f"exactly {expected} bytes after the 16-byte header, but the file has 100")
+    path.write_bytes(struct.pack(">IIII", 0x803, *[0xFFFFFFFF] * 3) + bytes(8))
+    with pytest.raises(DataError, match=f"4294967295 x 4294967295 x 4294967295 need exactly {0xFFFFFFFF ** 3} "
+                                        "bytes after the 16-byte header, but the file has 8"):
+        data.read_idx(path)
 
 
 def test_checksums_ok_then_shape_checked(tmp_path):
