@@ -7,7 +7,7 @@ what the converter would be given: the ``serving_default`` function with its var
 ``@tensorflow/tfjs-converter`` 4.22's op mapping, stored in ``fixtures/tfjs_graph_ops.json`` (written by
 ``fixtures/tfjs_graph_ops.js``). ``EnsureShape`` is in that mapping but broken: TF.js reads the shape as an
 input where TensorFlow keeps an attribute, and the model fails at run time. The conversion itself and the
-digits in node were checked by hand (README, "Export and serving").
+digits in node were checked by hand (docs/SERVING.md, "TF.js").
 """
 
 import json
