@@ -457,13 +457,46 @@ def parse_spec(spec):
     >>> parse_spec("mnist[:1000]")
     ('mnist', 1000)
     """
-    match = _DATA_SPEC.match(str(spec))
+    match = _DATA_SPEC.match(spec) if isinstance(spec, str) else None
     if not match:
         raise ValueError(
             f"Unknown data. Received: data={spec!r}. Expected 'mnist', 'expanded' or a "
             f"first-n subset such as 'mnist[:1000]'."
         )
-    return match.group(1), int(match.group(2)) if match.group(2) else None
+    first = int(match.group(2)) if match.group(2) else None
+    if first == 0:
+        raise ValueError(
+            f"data={spec!r} selects no training images. Expected a first-n subset with n >= 1, such as "
+            f"'{match.group(1)}[:1000]', or '{match.group(1)}' for the whole set."
+        )
+    return match.group(1), first
+
+
+_EVALUATION_SIZES = {"n_validation": 10_000, "n_test": 10_000}
+
+
+def check_request(spec, *, n_validation=None, n_test=None):
+    """Refuse a training run's data request that would select nothing, before anything is read or created.
+
+    ``spec`` as :func:`parse_spec` takes it (``None``: the caller's default);
+    ``n_validation`` / ``n_test``: ``None`` (all 10,000 images) or a number of
+    images in 1..10,000. Returns ``spec``. ``0``, a negative count or an empty
+    string is an error, never "the whole set".
+
+    >>> check_request("mnist[:1000]", n_validation=100)
+    'mnist[:1000]'
+    """
+    if spec is not None:
+        parse_spec(spec)
+    for key, value in (("n_validation", n_validation), ("n_test", n_test)):
+        size = _EVALUATION_SIZES[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or not 0 < value <= size):
+            raise ValueError(
+                f"{key} must be None (all {size:,} images) or a number of images in 1..{size}. "
+                f"Received: {key}={value!r}."
+            )
+    return spec
 
 
 def first_n_spec(spec, n):

@@ -117,6 +117,16 @@ def _check_bool(key):
     return check
 
 
+def check_eta_final(value, name):
+    """``train``'s ``eta_final`` (η at the last epoch of a geometric decay): a number > 0, never a bool."""
+    if not _is_number(value) or value <= 0:
+        raise ValueError(
+            f"eta_final (the learning rate the run decays to by its last epoch) must be a number > 0, finite in "
+            f"float32. Received: eta_final={value!r} ({type(value).__name__}) for {name!r}. E.g. eta_final=0.001."
+        )
+    return float(value)
+
+
 CHECKS = {
     "hidden": _check_hidden,
     "conv": _check_conv,

@@ -17,7 +17,7 @@ import dataclasses
 import types
 from typing import Mapping, Optional
 
-from nnzoo import registry
+from nnzoo import data, registry
 from nnzoo.protocols import Protocol
 
 __all__ = ["Recipe"]
@@ -59,6 +59,8 @@ class Recipe:
             object.__setattr__(self, "protocol", Protocol.for_card(model_card))
         elif not isinstance(self.protocol, Protocol):
             raise ValueError(f"protocol must be an nnzoo.protocols.Protocol. Received: protocol={self.protocol!r}.")
+        if self.data is not None:
+            data.parse_spec(self.data)  # 'mnist[:0]' or '' selects nothing: refused here, not when training
         for key in ("epochs", "runs", "n_validation"):
             value = getattr(self, key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):

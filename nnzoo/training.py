@@ -124,6 +124,7 @@ def load_data(spec, *, n_validation=None, n_test=None):
     All images are float32 in [0, 1]. ``n_validation`` / ``n_test`` keep the
     first n images.
     """
+    data.check_request(spec, n_validation=n_validation, n_test=n_test)  # 0 or "" is an error, not the whole set
     source, first = data.parse_spec(spec)
     loader = data.load_expanded_split if source == "expanded" else data.load_split
     split = loader(dtype="uint8")
@@ -499,12 +500,11 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
         raise ValueError(f"callbacks run in this process, and processes={processes} trains the runs in others. "
                          f"Pass processes=1 to use callbacks. Received: callbacks={callbacks!r}.")
     schedule = {key: overrides.pop(key) for key in ("eta_final",) if key in overrides}
-    if "eta_final" in schedule and not (isinstance(schedule["eta_final"], (int, float))
-                                        and schedule["eta_final"] > 0):
-        raise ValueError(f"eta_final must be a number > 0. Received: eta_final={schedule['eta_final']!r}.")
+    if "eta_final" in schedule:
+        options.check_eta_final(schedule["eta_final"], name)  # a bool is not a learning rate
     options.resolve(model_card, overrides, extra_keys=())  # bad overrides fail before any data is read
     callbacks_for = _callbacks_for(callbacks, runs, model_card.is_ensemble)
-    data_spec = data or model_card.recipe["data"]
+    data_spec = model_card.recipe["data"] if data is None else data  # data="" is refused, not the card's
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
     recipe = dict(model_card.recipe)
     recipe.update(epochs=epochs or recipe["epochs"], data=data_spec, n_train=len(split.train.y))
