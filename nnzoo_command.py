@@ -2,8 +2,8 @@
 
 ``nnzoo list``, ``nnzoo info`` and ``nnzoo --help`` read the model cards (data) and never import
 TensorFlow. The commands that train, export or plot import it quietly: TensorFlow's C++ start-up
-lines (oneDNN, CUDA, CPU features) are not shown unless TF_CPP_MIN_LOG_LEVEL is set or
-``-v``/``--verbose`` is given.
+lines (oneDNN, CUDA, CPU features) are not shown unless TF_CPP_MIN_LOG_LEVEL is 0 or
+``-v``/``--verbose`` is given (``nnzoo.quiet``).
 """
 
 import os

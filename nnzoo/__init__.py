@@ -12,6 +12,7 @@ import sys
 
 __version__ = "0.1.0"
 
+from nnzoo import quiet  # noqa: E402  (the standard library only)
 from nnzoo import models  # noqa: E402,F401  (registers the networks: cards are data, no Keras needed)
 from nnzoo.registry import BookResult, ModelCard, build, card, list_models  # noqa: E402
 from nnzoo.recipe import Recipe  # noqa: E402
@@ -48,8 +49,12 @@ def _import_keras_side():
 # The `nnzoo` command sets _NNZOO_COMMAND_LINE to answer `nnzoo list`, `info` and `--help` without
 # TensorFlow; its other commands import the Keras side themselves. `python -m nnzoo ...` is the same
 # command: while Python locates the module it runs, sys.argv[0] is "-m".
+# A recipe script (``python recipes/ch1_network.py``) hides TensorFlow's start-up lines for its whole
+# run (nnzoo.quiet; ``-v`` shows them); a library import leaves descriptor 2 alone.
 _COMMAND_LINE = bool(os.environ.pop("_NNZOO_COMMAND_LINE", None)) or sys.argv[:1] == ["-m"]
 if not _COMMAND_LINE:
+    if quiet.is_recipe_script(sys.argv[0] if sys.argv else "") and quiet.wanted():
+        quiet.hide_for_the_process()
     _import_keras_side()
 
 __all__ = ["BookResult", "ModelCard", "Recipe", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",

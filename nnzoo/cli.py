@@ -2,13 +2,11 @@
 
 import argparse
 import ast
-import contextlib
 import json
-import os
-import re
 import sys
-import threading
 from pathlib import Path
+
+from nnzoo import quiet
 
 
 def _list(args):
@@ -243,66 +241,10 @@ def _plot(args):
     return 0
 
 
-# TensorFlow's C++ log lines (absl format: "I0000 00:00:1796... 123 port.cc:153] ...") and absl's notice.
-_NATIVE_LOG_LINE = re.compile(rb"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [^ ]+:\d+\]|WARNING: All log messages before "
-                              rb"absl::InitializeLog\(\)|To enable the following instructions: .* rebuild TensorFlow)")
+def _demo(args):
+    from nnzoo import demo  # noqa: PLC0415  (TensorFlow only when the site is built)
 
-
-def _could_be_native_log(start):
-    """Whether an unfinished line may still turn out to be one of TensorFlow's log lines."""
-    return bool(re.match(rb"^[IWEF]\d{4} ", start)) or any(
-        prefix.startswith(start[:len(prefix)]) for prefix in (b"WARNING: All log", b"To enable the following", b"I0", b"W0", b"E0", b"F0"))
-
-
-@contextlib.contextmanager
-def _native_logs_filtered(enabled):
-    """Drop TensorFlow's C++ log lines from file descriptor 2 for the block; pass everything else on.
-
-    TensorFlow writes them (oneDNN, CUDA probes, XLA) straight to descriptor 2 through absl, which
-    TF_CPP_MIN_LOG_LEVEL no longer silences. A thread reads a pipe in their place and forwards every
-    other byte at once (progress bars included); a line is held back only while it could still be one.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    real = os.dup(2)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def pump():
-        pending = b""
-        while True:
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                break
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                if not _NATIVE_LOG_LINE.match(line):
-                    os.write(real, line + b"\n")
-            if pending and not _could_be_native_log(pending):
-                os.write(real, pending)
-                pending = b""
-        if pending and not _NATIVE_LOG_LINE.match(pending):
-            os.write(real, pending)
-        os.close(read_end)
-
-    thread = threading.Thread(target=pump, name="nnzoo-stderr-filter", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(real, 2)  # closes the pipe's last write end: the pump drains it and stops
-        thread.join(timeout=5)
-        os.close(real)
-
-
-def _quiet(args):
-    """Filter TensorFlow's start-up lines unless the user asked for them."""
-    return not getattr(args, "verbose", False) and "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    return demo.main(args)
 
 
 def _start_keras(training_threads=False):
@@ -395,6 +337,14 @@ def make_parser():
     plot_parser.add_argument("--title")
     plot_parser.add_argument("--layer", default="conv_1", help="the conv layer for --kind filters")
     plot_parser.set_defaults(run=_plot)
+    demo_parser = verbs.add_parser("demo", help="the zoo in a browser: draw a digit, every network answers "
+                                                 "(builds the static site, serves it on 127.0.0.1, opens it)")
+    demo_parser.add_argument("--build", metavar="DIR", help="only write the static site into DIR (no server)")
+    demo_parser.add_argument("--port", type=int, default=8000, help="the server's port (default 8000)")
+    demo_parser.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
+    demo_parser.add_argument("--check-images", type=int, default=10000, metavar="N",
+                             help="test images each converted model must agree with Keras on (default all 10000)")
+    demo_parser.set_defaults(run=_demo)
     return parser
 
 
@@ -402,7 +352,7 @@ def main(argv=None):
     args = make_parser().parse_args(argv)
     if args.run in (_list, _info):  # cards are data: no TensorFlow
         return args.run(args)
-    with _native_logs_filtered(_quiet(args)):
+    with quiet.hide_native_logs(quiet.wanted(argv) and not getattr(args, "verbose", False)):
         return args.run(args)
 
 

@@ -485,6 +485,7 @@ def main(chapters, description, argv=None):
     parser.add_argument("--subset", type=int, metavar="N",
                         help="smoke test: the first N training, validation and test images only")
     parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also TensorFlow's start-up lines")
     args = parser.parse_args(argv)
     selected = [e for c in chapters for e in chapter(c)]
     if args.only:
@@ -503,4 +504,7 @@ def main(chapters, description, argv=None):
         except (training.RunDirectoryError, ValueError) as err:
             print(f"{experiment.id}: {err}", file=sys.stderr, flush=True)
             return 2
+        except data.DataError as err:  # no data: the message says how to provide it, without a traceback
+            print(f"{experiment.id}: {err}", file=sys.stderr, flush=True)
+            return 1
     return 0

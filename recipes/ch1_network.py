@@ -6,16 +6,16 @@ accuracy is printed after every epoch, as ``network.py`` does (experiment C1-01;
 ``--model shallow_sigmoid_100`` runs C1-02). The book reports the peak epoch of
 the best of three runs; this script runs one (``--seed``).
 
-    python recipes/ch1_network.py [--model shallow_sigmoid] [--epochs 30] [--seed 0]
+    python recipes/ch1_network.py [--model shallow_sigmoid] [--epochs 30] [--seed 0] [-v]
 """
 
 import argparse
 import time
 
+import nnzoo  # first: a recipe hides TensorFlow's start-up lines (nnzoo.quiet) before TensorFlow loads
 import keras
 import numpy as np
 
-import nnzoo
 from nnzoo import data, registry
 from nnzoo.epoch import fit_epoch, single_threaded_ops
 
@@ -32,11 +32,15 @@ def main():
     parser.add_argument("--model", default="shallow_sigmoid", choices=["shallow_sigmoid", "shallow_sigmoid_100"])
     parser.add_argument("--epochs", type=int, default=None, help="default: the card's (30)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-v", "--verbose", action="store_true", help="also TensorFlow's start-up lines")
     args = parser.parse_args()
 
     card = nnzoo.card(args.model)
     epochs = args.epochs or card.recipe["epochs"]
-    split = data.load_split()
+    try:
+        split = data.load_split()
+    except data.DataError as err:  # no data and no network: the message says how to provide the files
+        raise SystemExit(f"ch1_network.py: {err}") from None
     keras.utils.set_random_seed(args.seed)
     model = nnzoo.build(args.model, seed=args.seed)
     print(f"{args.model}: {card.summary}\nbook: {card.book_call}")

@@ -6,17 +6,17 @@ else its latest ``checkpoint-EPOCH.keras``), e.g. when the members were trained
 in parallel as separate runs and stopped early. It prints each member's test
 accuracy, the vote's, and the number of test images the vote gets wrong.
 
-    python recipes/ensemble_vote.py RUN_DIR [--json OUT.json]
+    python recipes/ensemble_vote.py RUN_DIR [--json OUT.json] [-v]
 """
 
 import argparse
 import json
 from pathlib import Path
 
+import nnzoo  # noqa: F401  (first: hides TensorFlow's start-up lines; registers the saved models' custom objects)
 import keras
 import numpy as np
 
-import nnzoo  # noqa: F401  (registers the custom objects the saved models use)
 from nnzoo import data, layers, rundir
 from nnzoo.rundir import run_dir_model
 
@@ -25,8 +25,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--json", type=Path, help="write the numbers here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also TensorFlow's start-up lines")
     args = parser.parse_args()
-    test = data.load_split().test
+    try:
+        test = data.load_split().test
+    except data.DataError as err:  # no data: the message says how to provide it, without a traceback
+        raise SystemExit(f"ensemble_vote.py: {err}") from None
     members, probabilities = [], []
     for member_dir in rundir.existing(args.run_dir, "member"):
         path = run_dir_model(member_dir)

@@ -2,8 +2,10 @@
 and no TensorFlow start-up lines from the commands that need it."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,11 +48,21 @@ def test_help_answers_without_tensorflow():
     assert "usage: nnzoo" in result.stdout and result.stdout.strip().endswith("HEAVY:False")
 
 
+_NOISE = ("oneDNN", "cuda", "cpu_feature_guard", "absl", "I0000", "E0000")
+_RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+def _script(*argv, env_extra=None, drop=("TF_CPP_MIN_LOG_LEVEL",)):
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True, timeout=600, env=env)
+
+
 def test_train_prints_no_tensorflow_start_up_lines(tmp_path, mnist_split):
     result = _command("train", "shallow_sigmoid", "--epochs", "1", "--data", "mnist[:100]", "--out",
-                      str(tmp_path / "run"), "-q")
+                      str(tmp_path / "run"), "-q", env_extra={"TF_CPP_MIN_LOG_LEVEL": "1"})  # TF 2.21 prints anyway
     assert result.returncode == 0, result.stderr
-    for noise in ("oneDNN", "cuda", "cpu_feature_guard", "absl", "I0000", "E0000"):
+    for noise in _NOISE:
         assert noise not in result.stderr, result.stderr
     assert "shallow_sigmoid:" in result.stdout
     loud = _command("train", "shallow_sigmoid", "--epochs", "1", "--data", "mnist[:100]", "--out",
@@ -81,3 +93,28 @@ def test_python_dash_m_nnzoo_is_the_same_command():
                 if line.startswith("import time:")}
     assert "nnzoo" in imported and not imported & {"tensorflow", "keras", "jax"}
     assert not [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+
+
+def test_the_main_job_prints_no_tensorflow_start_up_lines(mnist_split):
+    """#30: `python recipes/ch1_network.py` (one epoch): its stderr holds none of TensorFlow's C++ lines, also
+    with TF_CPP_MIN_LOG_LEVEL=1 (TensorFlow 2.21 prints them anyway)."""
+    result = _script(_RECIPES / "ch1_network.py", "--epochs", "1", env_extra={"TF_CPP_MIN_LOG_LEVEL": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "Epoch 0:" in result.stdout
+    assert not [line for line in result.stderr.splitlines() if any(noise in line for noise in _NOISE)], result.stderr
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_main_job_offline_prints_the_data_error_alone(tmp_path, verbose):
+    """#30: no NNZOO_DATA_DIR, an empty KERAS_HOME and no network: one message, exit 1; -v adds TensorFlow's lines."""
+    offline = {"KERAS_HOME": str(tmp_path), "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    result = _script(_RECIPES / "ch1_network.py", "--epochs", "1", *(["-v"] if verbose else []), env_extra=offline,
+                     drop=("TF_CPP_MIN_LOG_LEVEL", "NNZOO_DATA_DIR", "no_proxy", "NO_PROXY"))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("ch1_network.py: ") and "NNZOO_DATA_DIR" in lines[-1], result.stderr
+    assert "Traceback" not in result.stderr
+    if verbose:
+        assert any(noise in result.stderr for noise in _NOISE), result.stderr
+    else:
+        assert len(lines) == 1, result.stderr
