@@ -54,13 +54,13 @@ import numpy as np
 
 from nnzoo import data, rundir, weights_io
 from nnzoo.files import sha256
-from nnzoo.rundir import load_model_file, run_dir_model
+from nnzoo.rundir import run_dir_model
 
 __all__ = ["export", "load", "load_weights", "read_card", "CARD_FILE", "SIGNATURE_NAME"]
 
 SIGNATURE_NAME = "serving_default"
-CARD_FILE = "nnzoo_card.json"
-CARD_DIR = "assets.extra"
+CARD_FILE = weights_io.CARD_FILE
+CARD_DIR = weights_io.CARD_DIR
 CARD_FORMAT = 1
 _VERSION_NAME = re.compile(r"[0-9]+")
 _TMP_PREFIX = ".nnzoo-export-"
@@ -168,15 +168,7 @@ def _store_variables_once(archive):
         setattr(tracked, attribute, values)
 
 
-def read_card(version_dir):
-    """The model card of an exported version (``assets.extra/nnzoo_card.json``; versions exported before
-    2026-12 kept it beside ``saved_model.pb``)."""
-    version_dir = Path(version_dir)
-    for path in (version_dir / CARD_DIR / CARD_FILE, version_dir / CARD_FILE):
-        if path.is_file():
-            return rundir.read_json(path, "a SavedModel's model card", "Export the model again (nnzoo export).")
-    raise FileNotFoundError(f"{str(version_dir)!r} holds no {CARD_DIR}/{CARD_FILE}: is it a version directory "
-                            f"written by nnzoo.export?")
+read_card = weights_io.read_card
 
 
 def _serving_function(model, tf):
@@ -391,7 +383,7 @@ def load(path, *, compile=True):
             raise ValueError(_tfsm_hint(path, saved_model))
         found = run_dir_model(path)
         if found is not None:
-            return load_model_file(found, compile=compile)
+            return weights_io.read_keras_file(found, compile=compile)
         raise ValueError(
             f"The directory {str(path)!r} holds neither {' nor '.join(_RUN_DIR_FILES)}. Expected a .keras "
             f"file or a run directory."
@@ -405,7 +397,7 @@ def load(path, *, compile=True):
         )
     if path.suffix != ".keras":
         raise ValueError(f"Expected a .keras file or a run directory. Received: {str(path)!r}.")
-    return load_model_file(path, compile=compile)
+    return weights_io.read_keras_file(path, compile=compile)
 
 
 def _saved_model_in(directory):
@@ -440,8 +432,10 @@ def load_weights(model, source):
         source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
             (see ``load``), or a SavedModel of ``export``: a version directory,
             or a base directory (its latest version). A SavedModel's variables
-            are loaded only when ``model`` then computes what its
-            ``serving_default`` signature serves.
+            are read from its ``variables/`` checkpoint as data (nothing of
+            it is run), and only when its nnzoo card names ``model``'s network
+            and its variables and activations are ``model``'s. A load that
+            fails leaves ``model`` exactly as it was.
 
     Raises:
         FileNotFoundError: ``source`` does not exist.
@@ -455,7 +449,7 @@ def load_weights(model, source):
     """
     from nnzoo import registry  # noqa: PLC0415
 
-    source = Path(source)
+    source = weights_io.checked_path(source, "source")
     saved_model = _saved_model_in(source) if source.is_dir() else None
     return weights_io.load(model, saved_model or source, registered=registry.list_models())
 

@@ -265,7 +265,7 @@ def source(model_card, weights, overrides):
             )
         return file_path(record)
     if isinstance(weights, (str, os.PathLike)):
-        path = Path(weights)
+        path = weights_io.checked_path(weights)
         if not path.exists():
             raise ValueError(
                 f"Unknown weights. Received: weights={weights!r}, which is neither {TAG!r} nor an existing path. "

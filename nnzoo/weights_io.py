@@ -1,21 +1,66 @@
 """Loading weights into a built model: ``.weights.h5`` files, ``.keras`` files, run directories and SavedModels.
 
 Every check says which file and what does not fit; a file whose arrays are not
-exactly the model's is refused (Keras 3 would load some subsets silently).
+exactly the model's is refused (Keras 3 would load some subsets silently). A
+SavedModel's graph is never run: its variables are read from ``variables/`` as
+data, after its nnzoo card says which network it holds. A load that fails
+leaves the model exactly as it was.
 """
 
+import contextlib
 import tempfile
 from pathlib import Path
 
+from nnzoo import rundir
 from nnzoo.rundir import load_model_file, run_dir_model
 
-__all__ = ["load", "is_saved_model"]
+__all__ = ["load", "is_saved_model", "checked_path", "read_card", "read_keras_file", "CARD_DIR", "CARD_FILE"]
+
+#: Where ``nnzoo.export`` puts the model card in a SavedModel version directory (TensorFlow Serving's
+#: ``assets.extra/``: files that travel with a version and are not part of the graph).
+CARD_DIR = "assets.extra"
+CARD_FILE = "nnzoo_card.json"
 
 
 def is_saved_model(directory):
     """Whether ``directory`` is a SavedModel (a version directory, as ``nnzoo.export`` writes)."""
     directory = Path(directory)
     return (directory / "saved_model.pb").is_file() or (directory / "saved_model.pbtxt").is_file()
+
+
+def checked_path(source, argument="weights"):
+    """``source`` as a ``Path``; an empty string is refused (``Path("")`` would be the current directory)."""
+    if isinstance(source, str) and not source.strip():
+        raise ValueError(
+            f"{argument} is an empty path. Received: {source!r}. Expected the path of a .weights.h5 "
+            f"file, a .keras file, a run directory or a SavedModel version directory; for the current "
+            f"directory, pass '.' explicitly."
+        )
+    return Path(source)
+
+
+def read_card(version_dir, why=None):
+    """The model card of an exported version (``assets.extra/nnzoo_card.json``; versions exported before
+    2026-12 kept it beside ``saved_model.pb``).
+
+    Raises:
+        FileNotFoundError: the directory holds no card (``why`` says what it is needed for).
+        ValueError: the card is not a JSON object.
+    """
+    version_dir = Path(version_dir)
+    for path in (version_dir / CARD_DIR / CARD_FILE, version_dir / CARD_FILE):
+        if path.is_file():
+            card = rundir.read_json(path, "a SavedModel's model card", "Export the model again (nnzoo export).")
+            if not isinstance(card, dict):
+                raise ValueError(f"{str(path)!r} is not a model card (a JSON object). Received: "
+                                 f"{type(card).__name__}. Export the model again (nnzoo export).")
+            return card
+    reason = f" ({why})" if why else ""
+    raise FileNotFoundError(
+        f"{str(version_dir)!r} holds no {CARD_DIR}/{CARD_FILE}: it is not a SavedModel written by nnzoo.export, "
+        f"and nothing of it was loaded or run{reason}. Export the network with nnzoo export, or serve this "
+        f"SavedModel as it is: keras.layers.TFSMLayer({str(version_dir)!r}, call_endpoint='serving_default')."
+    )
 
 
 def load(model, source, registered=()):
@@ -30,9 +75,9 @@ def load(model, source, registered=()):
         registered: the registered network names: a ``.keras`` model saved
             under another of them is refused even when its shapes fit.
     """
-    source = Path(source)
+    source = checked_path(source)
     if source.is_dir() and is_saved_model(source):
-        return _load_saved_model(model, source)
+        return _load_saved_model(model, source, registered)
     if not source.exists():
         raise FileNotFoundError(
             f"No such file or directory: {str(source)!r}. Expected a .keras file, a .weights.h5 file or a "
@@ -41,16 +86,18 @@ def load(model, source, registered=()):
     if source.is_file() and source.name.endswith(".weights.h5"):
         _check_h5_layout(model, source)
         try:
-            model.load_weights(source)
-        except ValueError as err:
-            raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r}: {err}") from err
+            with _restored_on_failure(model):
+                model.load_weights(source)
+        except Exception as err:  # h5py's and Keras's errors for an array that cannot be read or assigned
+            raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r} "
+                             f"({type(err).__name__}: {' '.join(str(err).split())[:300]}); the model keeps its weights.") from err
         return model
     file = run_dir_model(source) if source.is_dir() else source
     if file is None:
         raise ValueError(f"The directory {str(source)!r} holds no model.keras or checkpoint to load weights from.")
     if file.suffix != ".keras":
         raise ValueError(f"Expected a .weights.h5 file, a .keras file or a run directory. Received: {str(source)!r}.")
-    loaded = load_model_file(file, compile=False)
+    loaded = read_keras_file(file, compile=False)
     if loaded.name != model.name and loaded.name in registered:
         raise ValueError(
             f"{str(source)!r} holds a {loaded.name!r} model, not {model.name!r}. "
@@ -63,51 +110,180 @@ def load(model, source, registered=()):
             f"The weights in {str(source)!r} (model {loaded.name!r}: {len(received)} arrays) do not fit model "
             f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.weights, expected, received)}."
         )
-    model.set_weights(loaded.get_weights())
+    with _restored_on_failure(model):
+        model.set_weights(loaded.get_weights())
     return model
 
 
-def _load_saved_model(model, directory):
-    """Assign a SavedModel's variables to ``model``'s, in order, then check both compute the same outputs.
+def read_keras_file(path, compile=True):
+    """Load a ``.keras`` model (Keras's safe mode on); one it cannot rebuild is a ``ValueError`` naming the file.
 
-    The shapes alone do not tell a sigmoid net from a tanh one, or network3's
-    dropout from Keras's inverted form (whose weights stand for (1 − p) times
-    network3's): a probe of two images through the SavedModel's signature and
-    through ``model`` must agree.
+    Safe mode refuses a Python lambda, and a function Keras does not know (a
+    custom activation or loss that was never registered) cannot be rebuilt:
+    either way nothing from the file was run.
     """
-    import keras  # noqa: PLC0415
+    try:
+        return load_model_file(path, compile=compile)
+    except TypeError as err:  # Keras: "<class 'Functional'> could not be deserialized properly"
+        raise ValueError(
+            f"{str(path)!r} could not be loaded as a Keras model: it uses a function or object Keras cannot rebuild "
+            f"in safe mode (a Python lambda, or a custom function that was not registered with "
+            f"@keras.saving.register_keras_serializable). Nothing from the file was run: safe mode stays on. "
+            f"Import the module that registers it first, or save the model without it. (Keras: "
+            f"{str(err).splitlines()[0][:200]})"
+        ) from None
+
+
+def _load_saved_model(model, directory, registered=()):
+    """Fill ``model`` from a SavedModel's ``variables/`` checkpoint, read as data; nothing of it is run.
+
+    The SavedModel must carry an nnzoo card (``assets.extra/nnzoo_card.json``)
+    naming ``model``'s network; its checkpoint must hold exactly ``model``'s
+    variables (``variables/I`` is the model's I-th variable, as ``nnzoo.export``
+    writes them), shape for shape and dtype for dtype. The shapes alone do not
+    tell a sigmoid net from a tanh one, so the graph's activation ops (read
+    from ``saved_model.pb`` as data) must be the model's; and a network with
+    network3's dropout refuses a SavedModel exported before nnzoo used it
+    (Keras's inverted dropout, whose weights stand for (1 − p) times network3's).
+    """
+    card = read_card(directory, why="weights are read only from SavedModels that nnzoo exported")
+    held = card.get("name")
+    if held != model.name:
+        build = (f"Build that one: nnzoo.build({held!r}, weights={str(directory)!r})" if held in registered
+                 else f"Load it into a network named {held!r}, the one it was exported from")
+        raise ValueError(
+            f"The SavedModel {str(directory)!r} holds the network {held!r} (its card, {CARD_DIR}/{CARD_FILE}), "
+            f"not {model.name!r}: its weights do not fit this network. {build}, or serve it as it is: "
+            f"keras.layers.TFSMLayer({str(directory)!r}, call_endpoint='serving_default')."
+        )
+    _check_dropout_form(model, directory, card)
+    values = _checkpoint_values(model, directory)
+    _check_activations(model, directory)
+    with _restored_on_failure(model):
+        for variable, value in zip(model.variables, values):
+            variable.assign(value)
+    return model
+
+
+#: When nnzoo's networks started using network3's dropout (nnzoo.layers.BookDropout).
+_BOOK_DROPOUT_SINCE = "2026-12-01T09:23:09+00:00"
+
+
+def _check_dropout_form(model, directory, card):
+    import datetime  # noqa: PLC0415
+
+    uses_dropout = any(type(layer).__name__ == "BookDropout" for layer in _all_layers(model))
+    exported_at = card.get("exported_at")
+    if not uses_dropout or not isinstance(exported_at, str):
+        return
+    try:
+        older = datetime.datetime.fromisoformat(exported_at) < datetime.datetime.fromisoformat(_BOOK_DROPOUT_SINCE)
+    except (TypeError, ValueError):
+        older = False
+    if older:
+        raise ValueError(
+            f"The SavedModel {str(directory)!r} was exported {exported_at}, before nnzoo used network3's dropout "
+            f"({_BOOK_DROPOUT_SINCE[:10]}): its weights stand for Keras's inverted dropout, not {model.name!r}'s. "
+            f"Serve it as it is: keras.layers.TFSMLayer({str(directory)!r}, call_endpoint='serving_default')."
+        )
+
+
+def _checkpoint_values(model, directory):
+    """The arrays of ``directory/variables/``, one per ``model.variables``, checked before any is assigned."""
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
     try:
-        loaded = tf.saved_model.load(str(directory))
-    except Exception as err:  # TensorFlow raises several kinds for a broken SavedModel
-        raise ValueError(f"{str(directory)!r} is not a readable SavedModel ({type(err).__name__}: "
-                         f"{str(err)[:200]}). Export it again (nnzoo export).") from None
-    values = list(getattr(loaded, "variables", ()))
+        reader = tf.train.load_checkpoint(str(Path(directory) / "variables" / "variables"))
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+    except Exception as err:  # TensorFlow raises several kinds for a missing or broken checkpoint
+        raise ValueError(f"The variables of the SavedModel {str(directory)!r} are not readable "
+                         f"({type(err).__name__}: {str(err)[:200]}). Export it again (nnzoo export).") from None
+    stored = sorted((key for key in shapes if key.startswith(_VARIABLE_PREFIX) and key.endswith(_VARIABLE_SUFFIX)),
+                    key=lambda key: int(key[len(_VARIABLE_PREFIX):-len(_VARIABLE_SUFFIX)] or -1))
+    expected_keys = [_variable_key(index) for index in range(len(model.variables))]
     expected = [tuple(variable.shape) for variable in model.variables]
-    received = [tuple(value.shape) for value in values]
-    if expected != received:
+    received = [tuple(shapes[key]) for key in stored]
+    if stored != expected_keys or expected != received:
         raise ValueError(
             f"The variables of the SavedModel {str(directory)!r} ({len(received)} arrays) do not fit model "
             f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.variables, expected, received)}."
         )
-    for variable, value in zip(model.variables, values):
-        variable.assign(value)
-    serve = getattr(loaded, "signatures", {}).get("serving_default")
-    if serve is not None and "image" in serve.structured_input_signature[1]:
-        probe = np.random.default_rng(0).uniform(0.0, 1.0, (2, *model.input_shape[1:])).astype("float32")
-        served = serve(image=tf.constant(probe))["probabilities"].numpy()
-        ours = keras.ops.convert_to_numpy(model(probe, training=False))
-        if not np.allclose(served, ours, atol=1e-5):
-            raise ValueError(
-                f"The SavedModel {str(directory)!r} computes other outputs than model {model.name!r} with the same "
-                f"weights (largest difference {np.abs(served - ours).max():.3g}): the two networks differ beyond "
-                f"their weights' shapes (another activation, or a SavedModel exported before nnzoo used network3's "
-                f"dropout, 2026-12-01). Serve the SavedModel as it is: "
-                f"keras.layers.TFSMLayer({str(directory)!r}, call_endpoint='serving_default')."
-            )
-    return model
+    values = []
+    for key, variable in zip(stored, model.variables):
+        if dtypes[key].name != variable.dtype:
+            raise ValueError(f"The variables of the SavedModel {str(directory)!r} do not fit model {model.name!r}: "
+                             f"{variable.path} is {variable.dtype}, the file has {dtypes[key].name}.")
+        try:
+            values.append(np.asarray(reader.get_tensor(key)))
+        except Exception as err:  # a data file cut short or damaged
+            raise ValueError(f"The variables of the SavedModel {str(directory)!r} are not readable "
+                             f"({type(err).__name__}: {str(err)[:200]}). Export it again (nnzoo export).") from None
+    return values
+
+
+_VARIABLE_PREFIX = "variables/"
+_VARIABLE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def _variable_key(index):
+    return f"{_VARIABLE_PREFIX}{index}{_VARIABLE_SUFFIX}"
+
+
+#: The TensorFlow op of each Keras activation nnzoo's networks use.
+_ACTIVATION_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax"}
+
+
+def _check_activations(model, directory):
+    """The SavedModel's graph (parsed, not run) computes with the model's activations, and no others."""
+    used = {getattr(getattr(layer, "activation", None), "__name__", None) for layer in _all_layers(model)}
+    used.discard(None)
+    used.discard("linear")
+    if not used <= set(_ACTIVATION_OPS):
+        return  # an activation this check does not know: the weights' shapes are all it can compare
+    from tensorflow.core.protobuf import saved_model_pb2  # noqa: PLC0415
+
+    graph = saved_model_pb2.SavedModel()
+    try:
+        graph.ParseFromString((Path(directory) / "saved_model.pb").read_bytes())
+    except Exception as err:  # protobuf's DecodeError, an unreadable file
+        raise ValueError(f"{str(directory / 'saved_model.pb')!r} is not a readable SavedModel graph "
+                         f"({type(err).__name__}). Export it again (nnzoo export).") from None
+    ops = {node.op for meta in graph.meta_graphs for node in meta.graph_def.node}
+    ops.update(node.op for meta in graph.meta_graphs for function in meta.graph_def.library.function
+               for node in function.node_def)
+    by_op = {op: name for name, op in _ACTIVATION_OPS.items()}
+    found = {by_op[op] for op in ops if op in by_op}
+    if found != used:
+        raise ValueError(
+            f"The SavedModel {str(directory)!r} computes with {', '.join(sorted(found)) or 'no known activation'}, "
+            f"model {model.name!r} with {', '.join(sorted(used))}: the two networks differ beyond their weights' "
+            f"shapes. Build the network it was exported from, or serve it as it is: "
+            f"keras.layers.TFSMLayer({str(directory)!r}, call_endpoint='serving_default')."
+        )
+
+
+def _all_layers(model):
+    return model._flatten_layers(include_self=False, recursive=True)
+
+
+@contextlib.contextmanager
+def _restored_on_failure(model):
+    """Whatever fails inside leaves ``model``'s variables (and its optimizer's) exactly as they were."""
+    import keras  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    variables = list(model.variables)
+    optimizer = getattr(model, "optimizer", None)
+    variables += list(getattr(optimizer, "variables", None) or ())
+    before = [np.array(keras.ops.convert_to_numpy(variable)) for variable in variables]
+    try:
+        yield
+    except BaseException:
+        for variable, value in zip(variables, before):
+            variable.assign(value)
+        raise
 
 
 def _first_difference(weights, expected, received):

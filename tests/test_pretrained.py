@@ -166,18 +166,133 @@ def test_a_saved_model_version_directory_loads_its_variables(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("exported, built, message", [
-    ("conv2_tanh", "conv2", "computes other outputs"),  # the same shapes, another activation
-    ("shallow_sigmoid", "network2_100", "do not fit"),
+@pytest.mark.parametrize("exported, built", [
+    ("conv2_tanh", "conv2"),  # the same shapes, another activation
+    ("shallow_sigmoid", "network2_100"),
+    ("conv2_dropout", "conv2_relu_2fc1000"),  # the same layers but for the dropout's seed states
 ])
-def test_a_saved_model_of_another_network_is_refused(tmp_path, exported, built, message):
-    model = nnzoo.build(exported, compile=False, seed=0)
-    output = model.get_layer("output")  # network3 starts it at zero: every net would say 0.1 to every digit
-    output.set_weights([np.random.default_rng(0).normal(0.0, 1.0, w.shape).astype("float32")
-                        for w in output.get_weights()])
-    version = nnzoo.export(model, tmp_path / exported)
-    with pytest.raises(pretrained.WeightsError, match=message):
+def test_a_saved_model_of_another_network_says_which_network_it_holds(tmp_path, exported, built):
+    version = nnzoo.export(nnzoo.build(exported, compile=False, seed=0), tmp_path / exported)
+    with pytest.raises(pretrained.WeightsError, match=rf"holds the network '{exported}'.*not '{built}'.*"
+                                                      rf"Build that one: nnzoo.build\('{exported}', weights="):
         nnzoo.build(built, weights=str(version), compile=False)
+
+
+def test_a_saved_model_with_other_activations_is_refused_from_its_graph(tmp_path):
+    """The card says conv2, the graph (parsed, not run) computes tanh: another network beyond the shapes."""
+    version = nnzoo.export(nnzoo.build("conv2", activation="tanh", compile=False, seed=0), tmp_path / "conv2")
+    with pytest.raises(pretrained.WeightsError, match=r"computes with softmax, tanh, model 'conv2' with sigmoid, softmax"):
+        nnzoo.build("conv2", weights=str(version), compile=False)
+
+
+def _planted_saved_model(directory, victim, card=None):
+    """A SavedModel with network2's variables whose serving_default writes ``victim`` (not an nnzoo export)."""
+    import tensorflow as tf
+
+    module = tf.__internal__.tracking.AutoTrackable()  # keeps a "variables" list, as an nnzoo export does
+    shapes = [(784, 30), (30,), (30, 10), (10,)]
+    module.variables = [tf.Variable(np.full(shape, index + 0.5, "float32")) for index, shape in enumerate(shapes)]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32, name="image")])
+    def serve(image):
+        tf.io.write_file(str(victim), "written by a SavedModel")
+        return {"probabilities": tf.nn.sigmoid(tf.zeros([tf.shape(image)[0], 10]) + module.variables[3])}
+
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": serve})
+    if card is not None:
+        (directory / "assets.extra").mkdir()
+        (directory / "assets.extra" / "nnzoo_card.json").write_text(json.dumps(card))
+    return [np.full(shape, index + 0.5, "float32") for index, shape in enumerate(shapes)]
+
+
+def test_a_saved_model_without_an_nnzoo_card_is_refused_before_anything_runs(tmp_path):
+    victim = tmp_path / "victim"
+    _planted_saved_model(tmp_path / "planted", victim)
+    with pytest.raises(pretrained.WeightsError, match=r"holds no assets.extra/nnzoo_card.json.*nothing of it was loaded or run"):
+        nnzoo.build("network2", weights=str(tmp_path / "planted"), compile=False)
+    assert not victim.exists()
+
+
+def test_a_saved_models_variables_are_read_as_data_never_by_running_it(tmp_path):
+    """Even with a card that names the network, the SavedModel's functions are never called."""
+    victim = tmp_path / "victim"
+    values = _planted_saved_model(tmp_path / "planted", victim, card={"name": "network2"})
+    model = nnzoo.build("network2", weights=str(tmp_path / "planted"), compile=False)
+    assert not victim.exists()
+    for loaded, planted in zip(model.get_weights(), values):
+        np.testing.assert_array_equal(loaded, planted)
+
+
+def _exact_copy(model):
+    return [np.array(w, copy=True) for w in model.get_weights()]
+
+
+def _unchanged(model, before):
+    after = model.get_weights()
+    assert len(after) == len(before)
+    for a, b in zip(after, before):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()  # bit for bit
+
+
+def test_a_refused_saved_model_leaves_the_model_as_it_was(tmp_path):
+    model = nnzoo.build("conv2", weights="mnist", compile=False)
+    before = _exact_copy(model)
+    other = nnzoo.export(nnzoo.build("conv2_tanh", compile=False, seed=3), tmp_path / "conv2_tanh")
+    with pytest.raises(ValueError, match="holds the network 'conv2_tanh'"):
+        nnzoo.export.load_weights(model, other)
+    _unchanged(model, before)
+    same = nnzoo.export(nnzoo.build("conv2", compile=False, seed=3), tmp_path / "conv2")
+    data_file = next((same / "variables").glob("variables.data-*"))
+    data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])  # cut short
+    with pytest.raises(ValueError, match=r"variables of the SavedModel .* are not readable"):
+        nnzoo.export.load_weights(model, same)
+    _unchanged(model, before)
+
+
+def test_a_weights_file_that_fails_half_way_leaves_the_model_as_it_was(tmp_path):
+    """Every array has the right shape (the layout check passes), the last one cannot be assigned."""
+    import h5py
+
+    file = tmp_path / "broken.weights.h5"
+    nnzoo.build("network2", compile=False, seed=4).save_weights(file)
+    with h5py.File(file, "r+") as handle:
+        names = []
+        handle.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        last = sorted(names)[-1]
+        shape = handle[last].shape
+        del handle[last]
+        handle.create_dataset(last, data=np.full(shape, b"x", dtype="S1"))
+    model = nnzoo.build("network2", weights="mnist", compile=False)
+    before = _exact_copy(model)
+    with pytest.raises(ValueError, match=r"broken\.weights\.h5.*the model keeps its weights"):
+        nnzoo.export.load_weights(model, file)
+    _unchanged(model, before)
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_weights_path_is_refused(empty, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # were it read as ".", this directory
+    with pytest.raises(ValueError, match=rf"weights is an empty path. Received: '{empty}'"):
+        nnzoo.build("network2", weights=empty)
+    with pytest.raises(ValueError, match=r"source is an empty path"):
+        nnzoo.export.load_weights(nnzoo.build("network2", compile=False), empty)
+
+
+def test_a_keras_file_with_an_unknown_function_is_named_and_nothing_runs(tmp_path):
+    import keras
+
+    def planted_activation(x):  # never registered: Keras cannot rebuild it, and safe mode stays on
+        (tmp_path / "victim").write_text("ran")
+        return x
+
+    inputs = keras.Input((28, 28, 1), name="image")
+    outputs = keras.layers.Dense(10, activation=planted_activation)(keras.layers.Flatten()(inputs))
+    keras.Model(inputs, outputs, name="network2").save(tmp_path / "planted.keras")
+    for load in (lambda: nnzoo.build("shallow_softmax", weights=str(tmp_path / "planted.keras")),
+                 lambda: nnzoo.load(tmp_path / "planted.keras")):
+        with pytest.raises(ValueError, match=r"planted\.keras.*Nothing from the file was run: safe mode stays on"):
+            load()
+    assert not (tmp_path / "victim").exists()
 
 def test_an_ensemble_run_directory_loads_every_members_final_model(tmp_path):
     run_dir = tmp_path / "ensemble"
