@@ -3,15 +3,43 @@
 import argparse
 import ast
 import json
+import os
 import sys
 from pathlib import Path
 
 from nnzoo import quiet
 
 
+def _utf8_stdout():
+    """Write UTF-8 whatever the locale (the cards hold η, λ, ‖∂C/∂b‖): JSON is UTF-8, and a terminal of
+    another encoding shows a replacement character instead of a UnicodeEncodeError."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding != "utf8" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8", errors="replace")
+
+
+def _check_target(name):
+    """Refuse a name that is neither a network nor a book experiment id, before TensorFlow loads."""
+    import difflib  # noqa: PLC0415
+
+    from nnzoo import experiments, registry  # noqa: PLC0415  (cards and the experiments' table: data)
+
+    names, ids = registry.list_models(), experiments.ids()
+    if name in names or name in ids:
+        return
+    close = difflib.get_close_matches(name, names + ids, n=5, cutoff=0.5)
+    if not close and name[:1].upper() == "C":  # an id of a chapter with experiments: C9-99 -> C3-..., C6-...
+        close = difflib.get_close_matches(name.upper(), ids, n=5, cutoff=0.3)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise ValueError(f"unknown network or experiment {name!r}. Expected a network name (`nnzoo list` shows them) "
+                     f"or a book experiment id such as {', '.join(ids[:2])} or C6-11 (`nnzoo info ID` shows one; "
+                     f"`nnzoo reproduce --help` runs them).{hint}")
+
+
 def _list(args):
     from nnzoo import registry
 
+    _utf8_stdout()
     names = registry.list_models(args.pattern or "*", pretrained=args.pretrained)
     print(f"{'name':<24} {'ch':<3} {'params':>10}  {'book':<18} {'weights=mnist':<13}  summary")
     for name in names:
@@ -28,6 +56,7 @@ def _info(args):
     from nnzoo import experiments, registry  # noqa: PLC0415
 
     try:
+        _check_target(args.name)
         if args.name in experiments.ids():  # a book experiment: its row, its recipe and its network's card
             experiment = experiments.get(args.name)
             info = {"experiment": experiments.describe(experiment),
@@ -37,7 +66,8 @@ def _info(args):
     except ValueError as err:
         print(f"nnzoo: {err}", file=sys.stderr)
         return 2
-    print(json.dumps(info, indent=2, default=list))
+    _utf8_stdout()
+    print(json.dumps(info, indent=2, default=list, ensure_ascii=False))
     return 0
 
 
@@ -94,6 +124,11 @@ def _tensorboard(log_dir):
 
 
 def _train(args):
+    try:
+        _check_target(args.name)  # in a fraction of a second, before TensorFlow loads
+    except ValueError as err:
+        print(f"nnzoo: {err}", file=sys.stderr)
+        return 2
     _start_keras(training_threads=True)
     from nnzoo import data, experiments, training  # noqa: PLC0415
 
@@ -351,7 +386,11 @@ def make_parser():
 def main(argv=None):
     args = make_parser().parse_args(argv)
     if args.run in (_list, _info):  # cards are data: no TensorFlow
-        return args.run(args)
+        try:
+            return args.run(args)
+        except BrokenPipeError:  # `nnzoo list | head`: the reader has what it wanted
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  (Python flushes it at exit)
+            return 0
     with quiet.hide_native_logs(quiet.wanted(argv) and not getattr(args, "verbose", False)):
         return args.run(args)
 

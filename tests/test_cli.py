@@ -3,7 +3,7 @@
 import json
 
 import nnzoo
-from nnzoo import cli
+from nnzoo import cli, experiments
 
 
 def test_list_prints_every_model(capsys):
@@ -44,3 +44,18 @@ def test_info_takes_an_experiment_id(capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["experiment"]["model"] == "network2_100" and info["experiment"]["recipe"]["epochs"] == 60
     assert info["experiment"]["book"]["accuracy"] == 98.04 and info["card"]["name"] == "network2_100"
+
+
+def test_an_unknown_experiment_id_suggests_ids(capsys):
+    assert cli.main(["info", "C9-99"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown network or experiment 'C9-99'" in error and "book experiment id such as C1-01" in error
+    suggested = error.split("Did you mean: ")[1].rstrip("?\n").split(", ")
+    assert suggested and all(name in experiments.ids() for name in suggested)
+
+
+def test_train_refuses_an_unknown_name_with_the_command_line_words(capsys):
+    assert cli.main(["train", "conv2_dropot"]) == 2
+    error = capsys.readouterr().err
+    assert "(`nnzoo list` shows them)" in error and "Did you mean: conv2_dropout" in error
+    assert "nnzoo.list_models()" not in error

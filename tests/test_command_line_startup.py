@@ -118,3 +118,22 @@ def test_the_main_job_offline_prints_the_data_error_alone(tmp_path, verbose):
         assert any(noise in result.stderr for noise in _NOISE), result.stderr
     else:
         assert len(lines) == 1, result.stderr
+
+
+def test_an_unknown_name_is_answered_before_tensorflow_loads():
+    """#30: `nnzoo train nosuchnet` says what is expected, in well under a second (no TensorFlow)."""
+    result = _command("train", "nosuchnet")
+    assert result.returncode == 2 and result.stdout.strip() == "HEAVY:"
+    assert result.stderr.startswith("nnzoo: unknown network or experiment 'nosuchnet'. Expected a network name "
+                                    "(`nnzoo list` shows them) or a book experiment id such as C1-01"), result.stderr
+
+
+@pytest.mark.parametrize("argv", [["info", "C3-12"], ["list"]])
+def test_list_and_info_write_utf8_under_any_locale(argv):
+    """#30: η as UTF-8, not \\u03b7, also where the locale's encoding cannot hold it."""
+    script = "import sys, nnzoo_command\nsys.exit(nnzoo_command.main(sys.argv[1:]))\n"
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode("utf-8")
+    assert "η" in text and "\\u03b7" not in text
