@@ -282,12 +282,6 @@ def _demo(args):
     return demo.main(args)
 
 
-def _demo(args):
-    from nnzoo import demo  # noqa: PLC0415  (TensorFlow only when the site is built)
-
-    return demo.main(args)
-
-
 def _start_keras(training_threads=False):
     """Import nnzoo's Keras side (and start TensorFlow's runtime, with the thread setting training wants)."""
     import nnzoo  # noqa: PLC0415
@@ -378,14 +372,6 @@ def make_parser():
     plot_parser.add_argument("--title")
     plot_parser.add_argument("--layer", default="conv_1", help="the conv layer for --kind filters")
     plot_parser.set_defaults(run=_plot)
-    demo_parser = verbs.add_parser("demo", help="the zoo in a browser: draw a digit, every network answers "
-                                                 "(builds the static site, serves it on 127.0.0.1, opens it)")
-    demo_parser.add_argument("--build", metavar="DIR", help="only write the static site into DIR (no server)")
-    demo_parser.add_argument("--port", type=int, default=8000, help="the server's port (default 8000)")
-    demo_parser.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
-    demo_parser.add_argument("--check-images", type=int, default=10000, metavar="N",
-                             help="test images each converted model must agree with Keras on (default all 10000)")
-    demo_parser.set_defaults(run=_demo)
     demo_parser = verbs.add_parser("demo", help="the zoo in a browser: draw a digit, every network answers "
                                                  "(builds the static site, serves it on 127.0.0.1, opens it)")
     demo_parser.add_argument("--build", metavar="DIR", help="only write the static site into DIR (no server)")
