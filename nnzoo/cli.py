@@ -231,8 +231,15 @@ def _trained_model(name, weights):
 
 
 def _reproduce(args):
+    from nnzoo import reproduce  # noqa: PLC0415  (the experiments' table and the records: no TensorFlow)
+
+    try:
+        reproduce.check(args)  # ids and output paths, in a fraction of a second, before any training
+    except ValueError as err:
+        print(f"nnzoo reproduce: {err}", file=sys.stderr)
+        return 2
     _start_keras(training_threads=True)
-    from nnzoo import data, reproduce, training  # noqa: PLC0415
+    from nnzoo import data, training  # noqa: PLC0415
 
     try:
         return reproduce.main(args)
@@ -355,7 +362,12 @@ def make_parser():
     reproduce_parser.add_argument("--ray", metavar="ADDRESS",
                                   help="run each experiment as a task on this Ray cluster ('auto', 'ray://host:10001')")
     reproduce_parser.add_argument("--results", metavar="FILE.md",
-                                  help="re-render the results table in FILE.md (e.g. docs/RESULTS.md) from the records")
+                                  help="re-render the results table in FILE.md (e.g. docs/RESULTS.md) from the records: "
+                                       "between its table markers, or a new file (created with them)")
+    reproduce_parser.add_argument("--subset", type=int, metavar="N",
+                                  help="smoke run: the first N training, validation and test images (into ID-subsetN)")
+    reproduce_parser.add_argument("--epochs", type=int, metavar="N",
+                                  help="smoke run: N epochs instead of the book's (into ID-epochsN)")
     reproduce_parser.add_argument("--figures", metavar="DIR",
                                   help="draw the book's figures whose experiments have records (needs matplotlib)")
     reproduce_parser.set_defaults(run=_reproduce)

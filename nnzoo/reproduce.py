@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nnzoo import experiments, records, results
 
-__all__ = ["select", "is_complete", "reproduce", "RAY_HINT"]
+__all__ = ["select", "is_complete", "check_paths", "reproduce", "RAY_HINT"]
 
 RAY_HINT = 'Ray is not installed: pip install -e ".[ray]" (or pip install ray), then start or join a cluster.'
 
@@ -42,23 +42,66 @@ def select(ids=(), chapters=()):
     return [i for i in known if i in wanted] if wanted else list(known)
 
 
-def is_complete(run_dir):
-    """Whether ``run_dir/experiment.json`` records the full recipe's outcome (a number, or a divergence:
-    the book's C3-18 diverges too), not a reduced budget."""
+def is_complete(run_dir, reduced=False):
+    """Whether ``run_dir/experiment.json`` records the recipe's outcome (a number, or a divergence: the
+    book's C3-18 diverges too); a reduced budget counts only for a smoke run (``reduced=True``)."""
     path = Path(run_dir) / records.FILE
     if not path.is_file():
         return False
     record = json.loads(path.read_text())
-    return bool(record.get("measured") or record.get("diverged")) and not record.get("reduced_budget")
+    return bool(record.get("measured") or record.get("diverged")) and (reduced or not record.get("reduced_budget"))
 
 
-def _run_one(experiment_id, out, seed):
-    """Train one experiment into ``out/ID``; return its record (the unit of work, local or on Ray)."""
-    return experiments.run(experiment_id, seed=seed, out=Path(out) / experiment_id, verbose=0,
-                           command=f"nnzoo reproduce {experiment_id} --out {out}")
+def check_paths(out, results_file=None):
+    """Refuse output paths that cannot take the results, before any training (and before TensorFlow loads).
+
+    ``out`` must be a directory or not exist; ``results_file`` a Markdown file with the results table's
+    markers, or a new file in an existing directory (it gets the markers).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; it must be the parent directory of the experiments' run "
+                         f"directories. Choose a directory (it is created if missing).")
+    if results_file is None:
+        return
+    path = Path(results_file)
+    if path.is_dir():
+        raise ValueError(f"--results {path} is a directory; it must be a Markdown file, e.g. {path / 'RESULTS.md'}.")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise ValueError(f"--results {path}: its directory {path.parent} does not exist. Create it, or name a "
+                             f"file in an existing directory (a new file gets the results table's markers).")
+        return
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if results.BEGIN not in text or results.END not in text:
+        raise ValueError(f"--results {path} has no results table markers: the table is rendered between the lines "
+                         f"{results.BEGIN!r} and {results.END!r}. Add them where the table belongs, or name a new "
+                         f"file.")
 
 
-def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=None, figures_dir=None, log=print):
+def _write_results(path, out):
+    """Render the results table of the records under ``out`` into ``path`` (a new file gets the markers)."""
+    path = Path(path)
+    if not path.exists():
+        path.write_text(f"# Results\n\n{results.BEGIN}\n{results.END}\n", encoding="utf-8")
+    results.write_into(path, results.render(results.load_records(out)))
+
+
+def _run_one(experiment_id, out, seed, subset=None, epochs=None):
+    """Train one experiment into ``out/ID`` (``out/ID-subsetN-epochsE`` for a smoke run); return its record
+    (the unit of work, local or on Ray)."""
+    smoke = [f"--{key} {value}" for key, value in (("subset", subset), ("epochs", epochs)) if value]
+    return experiments.run(experiment_id, seed=seed, out=Path(out) / _dir_name(experiment_id, subset, epochs),
+                           verbose=0, subset=subset, epochs=epochs,
+                           command=" ".join([f"nnzoo reproduce {experiment_id} --out {out}", *smoke]))
+
+
+def _dir_name(experiment_id, subset=None, epochs=None):
+    return f"{experiment_id}{experiments.reduced_suffix(subset, epochs)}"
+
+
+def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=None, figures_dir=None, log=print,
+              subset=None, epochs=None):
     """Train every experiment of ``ids`` that is not complete in ``out``; return their records by id.
 
     Args:
@@ -72,35 +115,50 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
         figures_dir: draw there the book's figures (``nnzoo.figures``) all of
             whose experiments are among ``ids`` and complete.
         log: where progress lines go.
+        subset, epochs: a smoke run: the first ``subset`` training, validation
+            and test images, ``epochs`` epochs (``nnzoo.experiments.run``),
+            recorded as a reduced budget in ``out/ID-subsetN-epochsE``, so it
+            never blocks the full run.
     """
+    check_paths(out, results_file)
     out = Path(out)
-    pending = [i for i in ids if not is_complete(out / i)]
+    smoke = bool(subset or epochs)
+    run_dirs = {i: out / _dir_name(i, subset, epochs) for i in ids}
+    pending = [i for i in ids if not is_complete(run_dirs[i], reduced=smoke)]
     for done in (i for i in ids if i not in pending):
-        log(f"{done}: complete in {out / done}, skipped")
+        log(f"{done}: complete in {run_dirs[done]}, skipped")
     started = time.perf_counter()
     if ray is not None and pending:
-        trained = _on_ray(pending, out, seed, ray, log)
+        trained = _on_ray(pending, out, seed, ray, log, subset=subset, epochs=epochs)
     else:
         trained = {}
         for index, experiment_id in enumerate(pending, start=1):
             log(f"[{index}/{len(pending)}] {experiment_id}: {experiments.get(experiment_id).title} ...")
-            trained[experiment_id] = _run_one(experiment_id, out, seed)
+            trained[experiment_id] = _run_one(experiment_id, out, seed, subset=subset, epochs=epochs)
             log(f"[{index}/{len(pending)}] {experiment_id}: {_outcome(trained[experiment_id])}")
-    all_records = {i: json.loads((out / i / records.FILE).read_text()) for i in ids
-                   if (out / i / records.FILE).is_file()}
+    all_records = {i: json.loads((run_dirs[i] / records.FILE).read_text()) for i in ids
+                   if (run_dirs[i] / records.FILE).is_file()}
     log("")
     log(summary(ids, all_records))
-    log(f"{len(pending)} trained, {len(ids) - len(pending)} already complete, {time.perf_counter() - started:.0f} s")
+    log(f"{_counts(pending, len(ids))}, {time.perf_counter() - started:.0f} s")
     if results_file:
-        results.write_into(results_file, results.render(results.load_records(out)))
+        _write_results(results_file, out)
         log(f"rendered {results_file} from the records under {out}")
     if figures_dir:
         from nnzoo import figures  # noqa: PLC0415
 
-        for name in figures.for_experiments([i for i in ids if is_complete(out / i)]):
+        for name in figures.for_experiments([i for i in ids if is_complete(run_dirs[i], reduced=smoke)]):
             files = figures.draw(name, runs=out, out=figures_dir)
             log(f"{name}: " + ", ".join(str(f) for f in files))
     return all_records
+
+
+def _counts(pending, total):
+    """'2 networks trained, 1 baseline/study computed, 3 already complete': what this call did, by kind."""
+    trained = sum(experiments.get(i).kind == "train" for i in pending)
+    computed = len(pending) - trained
+    return (f"{trained} network{'' if trained == 1 else 's'} trained, {computed} baseline{'' if computed == 1 else 's'}"
+            f"/stud{'y' if computed == 1 else 'ies'} computed, {total - len(pending)} already complete")
 
 
 def _outcome(record):
@@ -129,7 +187,7 @@ def summary(ids, records):
     return "\n".join(lines)
 
 
-def _on_ray(pending, out, seed, address, log):
+def _on_ray(pending, out, seed, address, log, subset=None, epochs=None):
     try:
         import ray  # noqa: PLC0415
     except ImportError:
@@ -138,7 +196,7 @@ def _on_ray(pending, out, seed, address, log):
         ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
                  log_to_driver=False, include_dashboard=False)
     task = ray.remote(num_cpus=1)(_run_one)
-    futures = {task.remote(i, str(out.resolve()), seed): i for i in pending}
+    futures = {task.remote(i, str(out.resolve()), seed, subset, epochs): i for i in pending}
     records = {}
     remaining = list(futures)
     while remaining:
@@ -153,8 +211,19 @@ def main(args):
     """The ``nnzoo reproduce`` command."""
     ids = select(args.ids or (), args.chapter or ())
     reproduce(ids, out=args.out, seed=args.seed, ray=args.ray, results_file=args.results,
-              figures_dir=args.figures, log=lambda line: print(line, flush=True))
+              figures_dir=args.figures, log=lambda line: print(line, flush=True),
+              subset=args.subset, epochs=args.epochs)
     return 0
+
+
+def check(args):
+    """The ``nnzoo reproduce`` arguments that can be refused before TensorFlow loads: ids, counts and paths."""
+    select(args.ids or (), args.chapter or ())
+    for key in ("subset", "epochs"):
+        value = getattr(args, key)
+        if value is not None and value < 1:
+            raise ValueError(f"--{key} must be a positive integer. Received: --{key} {value}.")
+    check_paths(args.out, args.results)
 
 
 if __name__ == "__main__":

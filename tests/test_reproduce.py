@@ -1,6 +1,8 @@
 """``nnzoo reproduce`` (#14): trains what is not complete, skips what is, summarises; the same on Ray."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,13 +27,14 @@ def test_reproduce_trains_then_skips_and_renders(tmp_path, mnist_split, capsys):
                       "<!-- end of results table -->\n")
     assert cli.main(["reproduce", *CHEAP, "--out", str(tmp_path / "runs"), "--results", str(target)]) == 0
     out = capsys.readouterr().out
-    assert "[1/2] C3-19: measured" in out and "[2/2] C3-21: measured" in out and "2 trained, 0 already complete" in out
+    assert "[1/2] C3-19: measured" in out and "[2/2] C3-21: measured" in out
+    assert "2 networks trained, 0 baselines/studies computed, 0 already complete" in out
     for experiment_id in CHEAP:
         assert reproduce.is_complete(tmp_path / "runs" / experiment_id)
     assert "| C3-19 |" in target.read_text() and "old" not in target.read_text()
     assert cli.main(["reproduce", *CHEAP, "--out", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
-    assert "C3-19: complete in" in out and "0 trained, 2 already complete" in out
+    assert "C3-19: complete in" in out and "0 networks trained, 0 baselines/studies computed, 2 already complete" in out
 
 
 def test_ray_gives_the_local_records(tmp_path, monkeypatch, mnist_split):
@@ -88,3 +91,32 @@ def test_figures_from_the_committed_records(tmp_path):
     assert [f.name for f in files] == ["p25_learning_rates.png"] and files[0].stat().st_size > 10_000
     with pytest.raises(FileNotFoundError, match="P23 needs .*C3-15-large/experiment.json"):
         figures.draw("P23", runs=tmp_path, out=tmp_path)
+
+
+def test_a_smoke_run_counts_networks_and_baselines_and_writes_a_new_results_file(tmp_path, mnist_split, capsys):
+    """#30: --subset/--epochs give a quick run in ID-subsetN-epochsE; a new --results file gets the markers."""
+    target = tmp_path / "new.md"
+    argv = ["reproduce", "C1-05", "C3-21", "--subset", "100", "--epochs", "1", "--out", str(tmp_path / "runs")]
+    assert cli.main([*argv, "--results", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert "1 network trained, 1 baseline/study computed, 0 already complete" in out
+    record = json.loads((tmp_path / "runs" / "C3-21-subset100-epochs1" / "experiment.json").read_text())
+    assert record["epochs"] == 1 and "subset of 100 images" in record["reduced_budget"]
+    assert not (tmp_path / "runs" / "C3-21").exists()  # the full run's directory stays free
+    text = target.read_text()
+    assert text.index("<!-- results table") < text.index("| C3-21 |") < text.index("<!-- end of results table")
+    assert cli.main(argv) == 0
+    assert "0 networks trained, 0 baselines/studies computed, 2 already complete" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where", ["missing-dir/RESULTS.md", ".", "no-markers.md"])
+def test_a_results_path_that_cannot_take_the_table_is_refused_before_tensorflow(tmp_path, where):
+    """#29.13: refused at once (no TensorFlow, no training), not after all the training."""
+    (tmp_path / "no-markers.md").write_text("# my notes\n")
+    script = ("import sys, nnzoo_command\ncode = nnzoo_command.main(sys.argv[1:])\n"
+              "print('HEAVY:' + str('tensorflow' in sys.modules))\nsys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", script, "reproduce", "C3-21", "--out", str(tmp_path / "runs"),
+                             "--results", str(tmp_path / where)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stdout.strip() == "HEAVY:False", result
+    assert result.stderr.startswith(f"nnzoo reproduce: --results {tmp_path / where}")
+    assert not (tmp_path / "runs").exists()
