@@ -23,10 +23,16 @@ nnzoo nor Keras to run:
 - output ``digit``: int64 ``[batch]``, the argmax of ``probabilities`` (for an
   ensemble: the plurality vote).
 
-An input of another shape fails with ``InvalidArgumentError`` (the graph
-checks it before the first layer) instead of reaching the convolution kernels.
-The graph is made of ops that TensorFlow Lite (builtins only), ONNX (tf2onnx)
-and TF.js graph models (tensorflowjs_converter) run, so one export serves all.
+The signature leaves every dimension of ``image`` open and the graph checks the
+shape from run-time values (``tf.shape``, ``tf.size``), so no converter can fold
+the check away: an input of another shape (RGB ``[b, 28, 28, 3]``, 29x29,
+``[b, 784]``, channels first, ...) gets digit -1 and NaN probabilities for each
+of its ``b`` images, like an image with a pixel outside [0, 1], and never
+reaches the convolution kernels as something else. (A runtime that checks the
+rank itself, as ONNX Runtime and TF.js do, refuses an input of another rank
+first.) The graph is made of ops that TensorFlow Lite (builtins only), ONNX
+(tf2onnx) and TF.js graph models (tensorflowjs_converter) run, so one export
+serves all (``nnzoo.formats`` writes the TFLite and ONNX files).
 
 Example:
 
@@ -65,6 +71,9 @@ CARD_FORMAT = 1
 _VERSION_NAME = re.compile(r"[0-9]+")
 _TMP_PREFIX = ".nnzoo-export-"
 _IMAGE_SHAPE = (None, *data.IMAGE_SHAPE)
+# What the signature accepts: any rank-4 float32 tensor, so the graph can check the shape at run time
+# (a converter folds a check of dimensions fixed in the signature; see _serving_function).
+_INPUT_SPEC_SHAPE = (None, None, None, None)
 _NUM_CLASSES = data.NUM_CLASSES
 
 
@@ -128,7 +137,7 @@ def export(model, path, *, card=None, metadata=None):
     serve = archive.add_endpoint(
         name=SIGNATURE_NAME,
         fn=_serving_function(model, tf),
-        input_signature=[tf.TensorSpec(_IMAGE_SHAPE, tf.float32, name="image")],
+        input_signature=[tf.TensorSpec(_INPUT_SPEC_SHAPE, tf.float32, name="image")],
     )
     _check_traced_outputs(model, serve)
 
@@ -172,25 +181,46 @@ read_card = weights_io.read_card
 
 
 def _serving_function(model, tf):
+    pixels = int(np.prod(data.IMAGE_SHAPE))
+    image_dims = tf.constant(data.IMAGE_SHAPE, tf.int32)
+
     def serve(image):
-        # One blank image more, sliced off again: an empty batch gives empty outputs
-        # (oneDNN's convolution refuses a batch of 0), without control flow a converter must support.
-        # The concatenation is also the shape check, and the only op that reads `image`: it needs the
-        # rank and every dimension but the batch to match the blank [1, 28, 28, 1] image, so a wrong
-        # shape fails here, as an InvalidArgumentError, before any layer (passed on to the oneDNN
-        # convolution, it aborts the whole process instead). Not tf.ensure_shape: TF.js (4.22) cannot
-        # run its EnsureShape op, it reads the shape as an input where TensorFlow has an attribute
-        # (tests/test_web_ops.py).
-        padded = tf.concat([image, tf.zeros([1, *data.IMAGE_SHAPE], image.dtype)], axis=0, name="pad_and_check_image_shape")
-        batch = tf.shape(padded)[0] - 1
-        probabilities = tf.cast(model(padded, training=False), tf.float32)[:batch]
-        # An image outside the contract (a pixel < 0, > 1 or NaN, e.g. raw 0-255 pixels) gets
-        # digit -1 and NaN probabilities: impossible to miss, and made of ops every converter has.
+        # The input signature leaves every dimension open (_INPUT_SPEC) and the graph checks the shape
+        # from run-time values (tf.shape, tf.size): with [None, 28, 28, 1] in the signature, converters
+        # fold a shape check into a constant (TFLite's did, and RGB or 30x30 images came out as digits).
+        shape = tf.shape(image)
+        batch = shape[0]
+        size = tf.size(image)
+        # dims 1-3 read with zeros after them, so a shorter shape compares unequal instead of failing;
+        # the sum catches trailing dimensions of 1 (a rank the converters may take for the signature's 4).
+        dims = tf.concat([shape, tf.zeros([4], tf.int32)], axis=0)[1:4]
+        shape_ok = tf.logical_and(
+            tf.logical_and(tf.reduce_all(tf.equal(dims, image_dims)), tf.equal(size, batch * pixels)),
+            tf.equal(tf.reduce_sum(shape) - batch, tf.reduce_sum(image_dims)),
+        )
+        # Whatever the shape, the layers get whole 28x28x1 images (as many as the pixels fill) and one
+        # blank image more, sliced off again: an empty batch gives empty outputs (oneDNN's convolution
+        # refuses a batch of 0), without control flow a converter must support. For an image of the
+        # contract these are its pixels in order, so the outputs are those of the model on `image`.
+        whole = size // pixels
+        flat = tf.concat([tf.reshape(image, [-1])[: whole * pixels], tf.zeros([pixels], image.dtype)], axis=0)
+        padded = tf.reshape(flat, [-1, *data.IMAGE_SHAPE], name="images_and_blank")
+        # One row per input image (batch of them) whatever was computed: rows past `whole` repeat the blank.
+        rows = tf.minimum(tf.range(batch), whole)
+        probabilities = tf.gather(tf.cast(model(padded, training=False), tf.float32), rows)
+        # An image outside the contract (a pixel < 0, > 1 or NaN, e.g. raw 0-255 pixels), or any image of
+        # an input of another shape, gets digit -1 and NaN probabilities: impossible to miss, and made
+        # of ops every converter has.
         in_range = tf.logical_and(padded >= 0.0, padded <= 1.0)
-        bad = (tf.reduce_sum(tf.cast(tf.logical_not(in_range), tf.float32), axis=[1, 2, 3]) > 0.0)[:batch]
+        bad = tf.gather(tf.reduce_sum(tf.cast(tf.logical_not(in_range), tf.float32), axis=[1, 2, 3]) > 0.0, rows)
+        bad = tf.logical_or(bad, tf.logical_not(shape_ok))
         digit = tf.argmax(probabilities, axis=-1, output_type=tf.int64)
+        # NaN for a bad image's row, +0.0 for the others: log(1 - 2) is NaN and log(1) is 0 in every
+        # runtime. Not tf.where: tf2onnx turns a select into cond * x + (1 - cond) * y, and NaN * 0 is
+        # NaN, so every probability came out NaN in ONNX.
+        nan_or_zero = tf.math.log(1.0 - 2.0 * tf.cast(bad, tf.float32))[:, None]
         return {
-            "probabilities": tf.where(bad[:, None], tf.fill(tf.shape(probabilities), float("nan")), probabilities),
+            "probabilities": probabilities + nan_or_zero,
             # -1 filled to the digits' shape, not a scalar: TF.js broadcasts a scalar to shape [0] as [1].
             "digit": tf.where(bad, tf.fill(tf.shape(digit), tf.constant(-1, tf.int64)), digit),
         }
@@ -305,6 +335,8 @@ def _card_fields(model, card, metadata):
         "signature": {
             "name": SIGNATURE_NAME,
             "inputs": {"image": {"dtype": "float32", "shape": list(_IMAGE_SHAPE)}},
+            # What an input of another shape, or a pixel outside [0, 1], gives (see _serving_function).
+            "out_of_contract": "digit -1 and NaN probabilities",
             "outputs": {
                 "probabilities": {"dtype": "float32", "shape": [None, _NUM_CLASSES]},
                 "digit": {"dtype": "int64", "shape": [None]},

@@ -60,7 +60,7 @@ def test_fixture_is_the_tfjs_op_list():
 def test_exported_graph_has_only_tfjs_ops(kind, exports):
     loaded = tf.saved_model.load(str(exports[kind]))  # kept alive: the frozen function reads its variables
     ops = _frozen_ops(loaded.signatures["serving_default"])
-    assert {"Placeholder", "ConcatV2", "ArgMax"} <= ops  # the graph was read
+    assert {"Placeholder", "Shape", "Size", "ArgMax"} <= ops  # the graph was read, its run-time shape check too
     assert not ops - TFJS_OPS, f"ops TF.js 4.22 cannot run: {sorted(ops - TFJS_OPS)}"
 
 
@@ -73,11 +73,18 @@ def test_check_catches_ensure_shape():
     assert _frozen_ops(serve.get_concrete_function()) - TFJS_OPS == {"EnsureShape"}
 
 
-def test_wrong_shape_still_raises_without_ensure_shape(serve):
-    # The blank-image concatenation is the shape check that replaces EnsureShape: an error, never an abort.
-    for shape in [[1, 784], [2, 784], [1, 28, 28], [1, 28, 28, 3], [1, 14, 56, 1], [1, 28, 28, 1, 1], [784], [0, 784]]:
-        with pytest.raises(tf.errors.InvalidArgumentError, match="pad_and_check_image_shape"):
-            serve["conv"](image=tf.zeros(shape))
+def test_wrong_shape_is_flagged_without_ensure_shape(serve):
+    # The shape check that replaces EnsureShape reads tf.shape / tf.size at run time (the signature leaves
+    # every dimension open, so no converter folds it): each image of a wrong shape gets digit -1 and NaN
+    # probabilities, never an abort in the convolution.
+    for kind in ("conv", "ensemble"):
+        for shape in [[1, 784], [2, 784], [1, 28, 28], [2, 28, 28, 3], [2, 29, 29, 1], [2, 30, 30, 1], [1, 14, 56, 1],
+                      [2, 1, 28, 28], [1, 28, 28, 1, 1], [784], [0, 784]]:
+            outputs = serve[kind](image=tf.ones(shape) * 0.5)
+            digit, probabilities = outputs["digit"].numpy(), outputs["probabilities"].numpy()
+            assert digit.shape == (shape[0],) and probabilities.shape == (shape[0], 10), (kind, shape)
+            assert (digit == -1).all() and np.isnan(probabilities).all(), (kind, shape)
+        assert (serve[kind](image=tf.ones([2, 28, 28, 1]) * 0.5)["digit"].numpy() >= 0).all()
 
 
 def test_empty_batch_and_out_of_range_pixels(serve):
