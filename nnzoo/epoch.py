@@ -40,6 +40,8 @@ import functools
 import keras
 import numpy as np
 
+from nnzoo import fit_checks, losses
+
 __all__ = ["fit_epoch", "fit_epochs_lockstep", "single_threaded_ops", "supported"]
 
 _CACHE_ATTRIBUTE = "_nnzoo_epoch_functions"
@@ -129,6 +131,22 @@ def _check(model, x, y, batch_size, jit_compile, verbose):
             f"The training set is smaller than one mini-batch. Received: {len(y)} examples, "
             f"batch_size={batch_size}."
         )
+
+
+_BOOK_COSTS = (losses.QuadraticCost, losses.CrossEntropyCost, losses.LogLikelihood)  # they take digits 0-9
+
+
+def _checked_data(models, x, y):
+    """``(x, y)`` refused if there is nothing to fit, a NumPy ``x`` has a NaN or infinite pixel, or, for nnzoo's
+    costs, ``y`` is not digits 0-9; one-hot ``y`` becomes the digits (``nnzoo.fit_checks``). A tensor ``x`` is
+    taken as it is: it is moved to the device once and not re-read every epoch (``BookModel.fit`` checks it)."""
+    if isinstance(x, np.ndarray):
+        fit_checks.check_images(x)
+    elif not len(x):
+        raise ValueError(f"x holds no images (shape {tuple(x.shape)}): there is nothing to fit.")
+    if all(isinstance(getattr(model, "loss", None), _BOOK_COSTS) for model in models):
+        y = fit_checks.labels(y)
+    return x, y
 
 
 def _weight_decays(model):
@@ -418,6 +436,7 @@ def fit_epoch(model, x, y, *, batch_size=10, order=None, jit_compile="auto", ver
         penalty over the steps instead; the two differ by how much the
         penalty moved during the epoch).
     """
+    x, y = _checked_data([model], x, y)
     _check(model, x, y, batch_size, jit_compile, verbose)
     order = _check_order(order, len(y), batch_size)
     # Without Keras's _symbolic_build (see _start_epoch), or on another backend, use fit itself.
@@ -448,7 +467,7 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
     with ``fit_epoch`` (dropout masks included: each model has its own seed
     state). Under TensorFlow the models' steps are one graph and run side by
     side on the CPU's cores (2 cores: three ``conv2`` runs in ~0.7x the time
-    of three separate epochs, dense nets in the same time, ``bench/lockstep.py``);
+    of three separate epochs, dense nets in the same time, ``bench/probes/lockstep.py``);
     under JAX their states are
     stacked and ``train_step`` is vmapped (on a GPU, k models for little more
     than the time of one).
@@ -474,6 +493,7 @@ def fit_epochs_lockstep(models, x, y, *, batch_size=10, order=None, verbose=0):
     models = list(models)
     if not models:
         raise ValueError("fit_epochs_lockstep needs at least one model. Received: an empty list.")
+    x, y = _checked_data(models, x, y)
     for model in models:
         _check(model, x, y, batch_size, "auto", verbose)
     order = _check_order(order, len(y), batch_size, models=len(models))

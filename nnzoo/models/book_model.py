@@ -28,7 +28,7 @@ import warnings
 import keras
 import numpy as np
 
-from nnzoo import epoch as compiled_epoch
+from nnzoo import epoch as compiled_epoch, fit_checks
 from nnzoo.regularizers import _TrainingSetPenalty
 
 __all__ = ["BookModel", "fast_path_refusal"]
@@ -49,6 +49,10 @@ class BookModel(keras.Model):
                          class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                          steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
                          validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        x, y = fit_checks.check_fit_data(x, y, batch_size)  # bad data is refused before any step
+        if _is_pair(validation_data) and all(fit_checks.is_in_memory(v) for v in validation_data):
+            validation_data = (validation_data[0], fit_checks.labels(validation_data[1], "validation y"))
+        arguments.update(x=x, y=y, validation_data=validation_data)
         _warn_about_penalty_scaling(self, x)
         if fast_path_refusal(self, arguments) is not None:
             return super().fit(**arguments)
@@ -76,14 +80,16 @@ def fast_path_refusal(model, arguments):
     if not isinstance(arguments["shuffle"], bool):
         return f"shuffle={arguments['shuffle']!r}"
     validation = arguments["validation_data"]
-    if validation is not None and not (isinstance(validation, (tuple, list)) and len(validation) == 2
-                                       and all(_in_memory(v) for v in validation)):
+    if validation is not None and not (_is_pair(validation) and all(_in_memory(v) for v in validation)):
         return "validation_data is not an (x, y) pair of arrays"
     return None
 
 
-def _in_memory(value):
-    return isinstance(value, np.ndarray) or keras.ops.is_tensor(value)
+_in_memory = fit_checks.is_in_memory
+
+
+def _is_pair(value):
+    return isinstance(value, (tuple, list)) and len(value) == 2
 
 
 def _replicas(model):
@@ -96,7 +102,7 @@ def _replicas(model):
 
 def _fit_compiled(model, *, x, y, batch_size, epochs, verbose, callbacks, validation_data, shuffle, initial_epoch,
                   validation_batch_size, **_):
-    batch_size = batch_size or 32  # Keras's default
+    batch_size = 32 if batch_size is None else batch_size  # Keras's default (0 was refused by fit)
     verbose = 1 if verbose == "auto" else verbose
     n = len(y)
     x, y = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)  # moved once, not every epoch

@@ -16,8 +16,42 @@ from nnzoo.registry import BookResult, ModelCard, register
 POOL = 2
 
 
+def check_feature_maps(conv, name):
+    """Refuse a ``conv`` whose kernels do not fit the feature maps they get, before any layer is built.
+
+    Each layer's 'valid' convolution shrinks a size-s map to s − k + 1 and its
+    2×2 max-pooling halves that (rounding down): 28 → 24 → 12 → 8 → 4 for the
+    book's two 5×5 layers. A kernel larger than its map, or a map pooled to
+    nothing, is an error naming ``conv``.
+
+    >>> check_feature_maps(((20, 5), (40, 5)), "conv2")
+    [(28, 24, 12), (12, 8, 4)]
+    """
+    size, sizes = _common.IMAGE_SHAPE[0], []
+    for index, (_, kernel) in enumerate(conv, start=1):
+        convolved = size - kernel + 1
+        pooled = convolved // POOL
+        if pooled < 1:
+            what = (f"its {kernel}×{kernel} kernel is larger than the {size}×{size} feature map it gets"
+                    if convolved < 1 else
+                    f"its {kernel}×{kernel} kernel leaves a {convolved}×{convolved} map, which {POOL}×{POOL} "
+                    f"max-pooling reduces to nothing")
+            chain = " → ".join(f"{a}×{a}" for a, *_ in sizes + [(size,)])
+            before = f" (the layers before it take the image {chain})" if sizes else ""
+            raise ValueError(
+                f"conv layer {index} of {len(conv)} does not fit: {what}{before}; each layer is a 'valid' "
+                f"convolution then {POOL}×{POOL} max-pooling. Received: conv={conv!r} for {name!r}. Expected "
+                f"kernels that leave at least a {POOL}×{POOL} map for the pooling, e.g. the book's "
+                f"conv=((20, 5), (40, 5))."
+            )
+        sizes.append((size, convolved, pooled))
+        size = pooled
+    return sizes
+
+
 def build_conv(model_card, config):
     """``conv`` × (Conv2D valid → MaxPool 2×2) → Flatten → fully-connected head."""
+    check_feature_maps(config["conv"], model_card.name)
     import keras  # noqa: PLC0415  (cards are data; Keras is needed only to build)
 
     from nnzoo import initializers  # noqa: PLC0415
