@@ -5,6 +5,8 @@ import os
 import platform
 import sys
 
+BENCH = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(BENCH, "results")
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REMOVED_MARKER = "NNZOO_BENCH_REMOVED_ENV"
 THREAD_VARS = OPENBLAS_VARS + (
@@ -119,6 +121,35 @@ def environment(torch_module=None):
     return env
 
 
+def probe_parser(script, doc, results_name, quick_help="tiny sizes for a smoke test"):
+    """The argument parser every probe starts from, with ``--quick``, ``--markdown JSON`` and ``--out`` (which
+    ``parse`` defaults to ``default_out(results_name, quick)``). ``script`` is the probe's ``__file__``, ``doc`` its
+    docstring (the first paragraph is the description)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=os.path.relpath(os.path.abspath(script), os.path.dirname(BENCH)),
+                                     description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
+    parser.add_argument("--out", help=f"results JSON (default bench/results/{results_name}.json)")
+    parser.set_defaults(results_name=results_name)
+    return parser
+
+
+def parse(parser, argv):
+    """``parser.parse_args(argv)`` with ``--out`` defaulted to the probe's file in ``bench/results/``."""
+    args = parser.parse_args(argv)
+    args.out = args.out or default_out(args.results_name, args.quick)
+    return args
+
+
+def default_out(name, quick=False):
+    """Where a script writes its results by default: ``bench/results/NAME.json`` (``NAME-quick.json`` for a
+    ``--quick`` smoke run, which git ignores)."""
+    return os.path.join(RESULTS, f"{name}-quick.json" if quick else f"{name}.json")
+
+
 def new_results(script, settings):
     """The head of a results file: schema, time, the command that made it (``script`` is its ``__file__``), the
     load average at the start and the run's ``settings``."""
@@ -154,6 +185,7 @@ def save_results(results, out, render):
     Markdown of them."""
     results.update(environment=environment())
     results["load_average"]["end"] = load_average()
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as handle:
         json.dump(results, handle, indent=2)
     print(f"wrote {out}\n")

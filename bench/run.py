@@ -3,10 +3,10 @@
 
 One command, one process, every row run sequentially:
 
-    python bench/run.py                          # full run -> bench/results.json + Markdown table
+    python bench/run.py                          # full run -> bench/results/run.json + Markdown table
     python bench/run.py --quick                  # smoke test with tiny sizes (timings meaningless)
     python bench/run.py --check                  # the NumPy and PyTorch trainers are correct and learn
-    python bench/run.py --markdown bench/results.json   # the table of a saved run
+    python bench/run.py --markdown bench/results/run.json   # the table of a saved run
     python bench/run.py --unset-openblas-env ... # re-run itself without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE
 
 For every net (default: shallow_sigmoid, network2_100, deep_sigmoid_4, conv2,
@@ -37,7 +37,8 @@ for path in (HERE, ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from bench_env import OPENBLAS_VARS, REMOVED_MARKER  # noqa: E402  (stdlib-only module)
+import bench_env  # noqa: E402  (stdlib-only module)
+from bench_env import OPENBLAS_VARS, REMOVED_MARKER  # noqa: E402
 
 DEFAULT_NETS = ("shallow_sigmoid", "network2_100", "deep_sigmoid_4", "conv2", "conv2_dropout")
 IMPLS = ("nnzoo", "nnzoo_fit", "keras", "torch", "numpy")
@@ -57,7 +58,7 @@ def parse_args(argv):
     mode.add_argument("--check", action="store_true",
                       help="check that the NumPy and PyTorch trainers are right and reduce the cost")
     mode.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
-    parser.add_argument("--out", help="results JSON (default bench/results.json; bench/results-quick.json with --quick)")
+    parser.add_argument("--out", help="results JSON (default bench/results/run.json; bench/results/run-quick.json with --quick)")
     parser.add_argument("--nets", nargs="+", default=list(DEFAULT_NETS), metavar="NET", help="registry names")
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS, metavar="IMPL",
                         help=f"implementations to run (default: all of {', '.join(IMPLS)})")
@@ -83,7 +84,7 @@ def parse_args(argv):
             setattr(args, key, sizes[key])
     args.serve_calls = {1: sizes["serve_calls_1"], 1000: sizes["serve_calls_1000"]}
     if args.out is None:
-        args.out = os.path.join(HERE, "results-quick.json" if args.quick else "results.json")
+        args.out = bench_env.default_out("run", args.quick)
     for key in ("n_dense", "n_conv", "repeats"):
         if getattr(args, key) < 1:
             parser.error(f"--{key.replace('_', '-')} must be >= 1")
@@ -288,7 +289,6 @@ def run_benchmark(args):
     if "torch" in args.impls and torch_module is None:
         log(f"skipping the PyTorch rows: {TORCH_HINT}")
 
-    import bench_env
     import bench_report
     from nnzoo import data
 

@@ -1,7 +1,7 @@
-"""The benchmark scripts render the results files committed under bench/ (their --markdown path).
+"""The benchmark and its probes render the current results committed under bench/results/ (their --markdown path).
 
-docs/PERFORMANCE.md quotes these reports; a change to a script's report or to bench_env that breaks
-reading an earlier results file shows here. No timing runs: the scripts are only asked to render.
+bench/results/ holds the current results only and docs/PERFORMANCE.md quotes them; a change to a script's report
+or to bench_env that breaks reading them shows here. No timing runs: the scripts are only asked to render.
 """
 
 import json
@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
+RESULTS = BENCH / "results"
+# Results files written by other scripts, which their own tests read back.
+OTHER_OWNERS = {"serving.json", "demo.json"}
 
 
 def _labels(script, results):
     """What must appear in the report: one label for each measured row of the file."""
+    script = Path(script).name
     if script == "run.py":
         return {f"`{row['net']}`" for row in results["training"]}
     if script == "lockstep.py":
@@ -30,28 +34,27 @@ def _labels(script, results):
 
 
 REPORTS = [
-    ("run.py", "results.json"),
-    ("run.py", "results-1thread.json"),
-    ("lockstep.py", "results-lockstep.json"),
-    ("lockstep.py", "results-processes.json"),
-    ("lockstep.py", "results-lockstep-cores.json"),
-    ("cores.py", "results-cores.json"),
-    ("head.py", "results-head.json"),
-    ("train_runs.py", "results-train-runs.json"),
-    ("profile_step.py", "results-profile.json"),
-    ("profile_step.py", "results-profile-conv2.json"),
+    ("run.py", "run.json"),
+    ("probes/lockstep.py", "lockstep.json"),
+    ("probes/lockstep.py", "lockstep-cores.json"),
+    ("probes/cores.py", "cores.json"),
+    ("probes/head.py", "head.json"),
+    ("probes/train_runs.py", "train-runs.json"),
+    ("probes/profile_step.py", "profile.json"),
+    ("probes/profile_step.py", "profile-conv2.json"),
 ]
 
 
-def test_every_committed_results_file_is_listed():
+def test_every_current_results_file_is_listed_and_none_lies_outside_results():
     listed = {name for _, name in REPORTS}
-    committed = {path.name for path in BENCH.glob("results*.json") if "quick" not in path.name}
-    assert committed == listed, "add the new results file to REPORTS with the script that writes it"
+    committed = {path.name for path in RESULTS.glob("*.json") if not path.name.endswith("-quick.json")}
+    assert committed - OTHER_OWNERS == listed, "add the new results file to REPORTS with the script that writes it"
+    assert not list(BENCH.glob("*.json")), "results go in bench/results/ (the current ones only)"
 
 
 @pytest.mark.parametrize("script, name", REPORTS)
 def test_script_renders_its_results_file(script, name):
-    path = BENCH / name
+    path = RESULTS / name
     results = json.loads(path.read_text())
     done = subprocess.run([sys.executable, str(BENCH / script), "--markdown", str(path)],
                           capture_output=True, text=True, timeout=120)

@@ -12,9 +12,9 @@ kernel is called in a loop by one process alone, then by two processes started t
   and TensorFlow's default two inter-op threads (what ``nnzoo.train`` runs with);
 - ``conv, 1 inter-op thread``: the same with ``TF_NUM_INTEROP_THREADS=1``.
 
-    python bench/cores.py            # about 3 minutes -> bench/results-cores.json and a Markdown table
-    python bench/cores.py --quick    # smoke test (timings meaningless)
-    python bench/cores.py --markdown bench/results-cores.json
+    python bench/probes/cores.py            # about 3 minutes -> bench/results/cores.json and a Markdown table
+    python bench/probes/cores.py --quick    # smoke test (timings meaningless)
+    python bench/probes/cores.py --markdown bench/results/cores.json
 
 R rounds, alternating which comes first; every process warms up (and compiles) before a barrier, then times
 its calls. Throughput ratio: 2 × (µs per call alone) / (µs per call of the two at once, averaged): 2.0 when
@@ -28,9 +28,11 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bench/: bench_env and the benchmark
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import bench_env  # noqa: E402  (stdlib-only module)
 
 CASES = {
     "sgemm": dict(kernel="sgemm", env={"OPENBLAS_NUM_THREADS": "1"}, calls=400),
@@ -42,19 +44,14 @@ QUICK = dict(repeats=1, scale=0.05)
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/cores.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
+    parser = bench_env.probe_parser(__file__, __doc__, "cores")
     parser.add_argument("--repeats", type=int, help=f"rounds per case (default {FULL['repeats']})")
     parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timing")
-    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
-    parser.add_argument("--out", help="results JSON (default bench/results-cores.json)")
     parser.add_argument("--worker", nargs=2, metavar=("KERNEL", "CALLS"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = bench_env.parse(parser, argv)
     sizes = QUICK if args.quick else FULL
     args.repeats = args.repeats or sizes["repeats"]
     args.calls = {name: max(1, int(case["calls"] * sizes["scale"])) for name, case in CASES.items()}
-    args.out = args.out or os.path.join(HERE, "results-cores-quick.json" if args.quick else "results-cores.json")
     return args
 
 
@@ -172,7 +169,6 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.worker:
         return worker(*args.worker)
-    import bench_env
 
     settings = dict(repeats=args.repeats, settle_seconds=args.settle, quick=args.quick, calls=args.calls)
     return bench_env.report(__file__, args, settings, lambda: measure(args), markdown)

@@ -14,9 +14,9 @@ square product (1024x1024, 2.1 GFLOP), the rate a core's sgemm reaches:
 Each case runs in a process of its own (TensorFlow fixes its thread count once per process), rounds alternate
 the cases' order, and the report gives each case's median GFLOP/s.
 
-    python bench/head.py            # about 5 minutes -> bench/results-head.json and a Markdown table
-    python bench/head.py --quick    # smoke test (timings meaningless)
-    python bench/head.py --markdown bench/results-head.json
+    python bench/probes/head.py            # about 5 minutes -> bench/results/head.json and a Markdown table
+    python bench/probes/head.py --quick    # smoke test (timings meaningless)
+    python bench/probes/head.py --markdown bench/results/head.json
 """
 
 import argparse
@@ -26,9 +26,11 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bench/: bench_env and the benchmark
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import bench_env  # noqa: E402  (stdlib-only module)
 
 BATCH, HEAD = 10, (640, 1000, 1000)
 HEAD_FLOP = 3 * 2 * BATCH * sum(a * b for a, b in zip(HEAD, HEAD[1:]))
@@ -54,19 +56,14 @@ def case_name(library, kernel, threads):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/head.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="few calls, for a smoke test")
+    parser = bench_env.probe_parser(__file__, __doc__, "head", quick_help="few calls, for a smoke test")
     parser.add_argument("--repeats", type=int, help=f"rounds (default {FULL['repeats']})")
     parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timing")
-    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
-    parser.add_argument("--out", help="results JSON (default bench/results-head.json)")
     parser.add_argument("--worker", nargs=4, metavar=("LIBRARY", "KERNEL", "THREADS", "CALLS"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = bench_env.parse(parser, argv)
     sizes = QUICK if args.quick else FULL
     args.repeats = args.repeats or sizes["repeats"]
     args.scale = sizes["scale"]
-    args.out = args.out or os.path.join(HERE, "results-head-quick.json" if args.quick else "results-head.json")
     return args
 
 
@@ -197,7 +194,6 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.worker:
         return worker(*args.worker)
-    import bench_env
 
     settings = dict(repeats=args.repeats, settle_seconds=args.settle, quick=args.quick, head=HEAD, batch=BATCH,
                     square=SQUARE)

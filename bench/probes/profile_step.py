@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where a training step's time goes, one model alone against k models in lockstep: TensorFlow's profiler.
 
-``bench/lockstep.py`` times lockstep against one model and against k processes; this says why the times are
+``bench/probes/lockstep.py`` times lockstep against one model and against k processes; this says why the times are
 what they are. For one model (``fit_epoch``) and for k models stepped together (``fit_epochs_lockstep``), each
 in a fresh process with one thread per op as ``nnzoo.train`` sets, one epoch on the first N real training
 images is timed without the profiler (after a warm-up epoch), then traced with ``tf.profiler``. From the trace:
@@ -12,10 +12,10 @@ images is timed without the profiler (after a warm-up epoch), then traced with `
   matrix products, the SGD updates, the rest) and by op type, so that one model's kernels can be compared
   with the same kernels running beside the other models' (lockstep).
 
-    python bench/profile_step.py                      # conv2_dropout, 3 models, 1,000 images: ~1 minute
-    python bench/profile_step.py --net conv2 --models 3
-    python bench/profile_step.py --quick              # smoke test (timings meaningless)
-    python bench/profile_step.py --markdown bench/results-profile.json
+    python bench/probes/profile_step.py                      # conv2_dropout, 3 models, 1,000 images: ~1 minute
+    python bench/probes/profile_step.py --net conv2 --models 3
+    python bench/probes/profile_step.py --quick              # smoke test (timings meaningless)
+    python bench/probes/profile_step.py --markdown bench/results/profile.json
 
 The profiler adds a few per cent to the epoch (both times are recorded).
 """
@@ -30,9 +30,11 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bench/: bench_env and the benchmark
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import bench_env  # noqa: E402  (stdlib-only module)
 
 BATCH = 10
 GROUPS = (("convolutions and pooling", ("Conv2D", "MaxPool")), ("matrix products", ("MatMul",)),
@@ -40,20 +42,15 @@ GROUPS = (("convolutions and pooling", ("Conv2D", "MaxPool")), ("matrix products
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/profile_step.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_env.probe_parser(__file__, __doc__, "profile", quick_help="few images, for a smoke test")
     parser.add_argument("--net", default="conv2_dropout", help="a registry name (default conv2_dropout)")
     parser.add_argument("--models", type=int, default=3, help="k, the models stepped together (default 3)")
     parser.add_argument("--images", type=int, help="training images per epoch (default 1000; 100 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="few images, for a smoke test")
-    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
-    parser.add_argument("--out", help="results JSON (default bench/results-profile.json)")
     parser.add_argument("--worker", nargs=3, metavar=("NET", "MODELS", "IMAGES"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = bench_env.parse(parser, argv)
     if args.models < 2:
         parser.error(f"--models is the k of k models in lockstep, at least 2. Received: {args.models}.")
     args.images = args.images or (100 if args.quick else 1000)
-    args.out = args.out or os.path.join(HERE, "results-profile-quick.json" if args.quick else "results-profile.json")
     return args
 
 
@@ -194,7 +191,6 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.worker:
         return worker(*args.worker)
-    import bench_env
 
     settings = dict(net=args.net, models=args.models, images=args.images, quick=args.quick, batch_size=BATCH)
     return bench_env.report(__file__, args, settings, lambda: measure(args), markdown)

@@ -1,15 +1,15 @@
 #!/usr/bin/env python
 """The book's best-of-k end to end: the wall time of ``nnzoo train NET --runs K`` against ``--runs 1``.
 
-``bench/lockstep.py`` times the epochs alone. This times what a user waits
+``bench/probes/lockstep.py`` times the epochs alone. This times what a user waits
 for: the whole command, each in a fresh process — TensorFlow's import, the data
 load, every epoch with its evaluations, the protocol pick and the record — once
 with one run, once with k runs in lockstep (the default), and once with k runs
 in k processes (``--processes K``):
 
-    python bench/train_runs.py            # -> bench/results-train-runs.json and a Markdown table
-    python bench/train_runs.py --quick    # smoke test, tiny sizes (timings meaningless)
-    python bench/train_runs.py --markdown bench/results-train-runs.json
+    python bench/probes/train_runs.py            # -> bench/results/train-runs.json and a Markdown table
+    python bench/probes/train_runs.py --quick    # smoke test, tiny sizes (timings meaningless)
+    python bench/probes/train_runs.py --markdown bench/results/train-runs.json
 
 R interleaved rounds; each round runs the three commands in a rotated order
 (so no way always comes first), each from an empty run directory and after
@@ -20,7 +20,6 @@ evaluation): pass ``--epochs`` and ``--data`` closer to the recipe's for a
 figure nearer the campaign's.
 """
 
-import argparse
 import os
 import statistics
 import subprocess
@@ -28,36 +27,32 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bench/: bench_env and the benchmark
 ROOT = os.path.dirname(HERE)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+
+import bench_env  # noqa: E402  (stdlib-only module)
 
 FULL = dict(data="mnist", epochs=2, repeats=3)
 QUICK = dict(data="mnist[:300]", epochs=1, repeats=1)
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/train_runs.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_env.probe_parser(__file__, __doc__, "train-runs")
     parser.add_argument("--net", default="conv2_dropout", help="a registry name (default conv2_dropout)")
     parser.add_argument("--runs", type=int, default=3, help="k, the runs of the best-of-k (default 3)")
     parser.add_argument("--data", help=f"the training data (default {FULL['data']})")
     parser.add_argument("--epochs", type=int, help=f"epochs per run (default {FULL['epochs']})")
     parser.add_argument("--repeats", type=int, help=f"timed rounds (default {FULL['repeats']})")
     parser.add_argument("--settle", type=float, default=2.0, help="idle seconds before each command")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
-    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
-    parser.add_argument("--out", help="results JSON (default bench/results-train-runs.json)")
-    args = parser.parse_args(argv)
+    args = bench_env.parse(parser, argv)
     if args.runs < 2:
         parser.error(f"--runs is the k of a best-of-k, at least 2. Received: --runs {args.runs}.")
     sizes = QUICK if args.quick else FULL
     args.data = args.data or sizes["data"]
     args.epochs = args.epochs or sizes["epochs"]
     args.repeats = args.repeats or sizes["repeats"]
-    args.out = args.out or os.path.join(HERE, "results-train-runs-quick.json" if args.quick
-                                        else "results-train-runs.json")
     return args
 
 
@@ -121,7 +116,6 @@ def measure(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    import bench_env
 
     settings = dict(net=args.net, runs=args.runs, data=args.data, epochs=args.epochs, repeats=args.repeats,
                     settle_seconds=args.settle, quick=args.quick)

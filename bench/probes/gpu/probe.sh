@@ -1,6 +1,6 @@
-# usage: bash bench/gpu/probe.sh : time the compiled-epoch path on the GPU under JAX
+# usage: bash bench/probes/gpu/probe.sh : time the compiled-epoch path on the GPU under JAX
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 nvidia-smi -L
 python3 -m pip install -q --no-index --no-deps .gpu/wheels/*.whl 2>&1 | tail -1
 export KERAS_BACKEND=jax NNZOO_DATA_DIR=$PWD/.gpu/mnist XLA_PYTHON_CLIENT_PREALLOCATE=false

@@ -1,6 +1,6 @@
-# usage: bash bench/gpu/ch6_parallel.sh SECONDS : every chapter 6 run still open, in parallel, resuming .gpu/runs
+# usage: bash bench/probes/gpu/ch6_parallel.sh SECONDS : every chapter 6 run still open, in parallel, resuming .gpu/runs
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 limit=$1
 python3 -m pip install -q --no-index --no-deps .gpu/wheels/*.whl 2>&1 | tail -1
 export KERAS_BACKEND=jax NNZOO_DATA_DIR=$PWD/.gpu/mnist XLA_PYTHON_CLIENT_PREALLOCATE=false

@@ -7,9 +7,9 @@ The book's protocols train 3 runs of every experiment and 5 ensemble members.
 them one after the other with ``fit_epoch``, in the same process, on the same
 data and orders:
 
-    python bench/lockstep.py                 # -> bench/results-lockstep.json and a Markdown table
-    python bench/lockstep.py --quick         # smoke test, tiny sizes (timings meaningless)
-    python bench/lockstep.py --markdown bench/results-lockstep.json
+    python bench/probes/lockstep.py                 # -> bench/results/lockstep.json and a Markdown table
+    python bench/probes/lockstep.py --quick         # smoke test, tiny sizes (timings meaningless)
+    python bench/probes/lockstep.py --markdown bench/results/lockstep.json
 
 Per case (a net and k): k models (seeds 0..k-1) for each way, one untimed
 warm-up epoch each, then R interleaved rounds (round r times one epoch of the
@@ -31,16 +31,17 @@ over its wall seconds, at most 2 on a 2-core machine; where lockstep is slower t
 says whether it leaves a core idle or is busy and still slower.
 """
 
-import argparse
 import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # bench/: bench_env and the benchmark
 ROOT = os.path.dirname(HERE)
 for path in (HERE, ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+import bench_env  # noqa: E402  (stdlib-only module)
 
 DEFAULT_CASES = ("shallow_sigmoid:3", "network2_100:3", "conv2:3", "conv2_dropout:3", "conv2_dropout:5")
 FULL = dict(n_dense=20_000, n_conv=5_000, repeats=5)
@@ -48,18 +49,14 @@ QUICK = dict(n_dense=1_000, n_conv=200, repeats=2)
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/lockstep.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_env.probe_parser(__file__, __doc__, "lockstep")
     parser.add_argument("--cases", nargs="+", default=list(DEFAULT_CASES), metavar="NET:K",
                         help=f"nets and how many models to step together (default: {' '.join(DEFAULT_CASES)})")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test")
-    parser.add_argument("--markdown", metavar="JSON", help="print the Markdown report of a results file and exit")
     parser.add_argument("--repeats", type=int, help="timed rounds (default 5; 2 with --quick)")
     parser.add_argument("--settle", type=float, default=0.5, help="idle seconds before each timed pass")
-    parser.add_argument("--out", help="results JSON (default bench/results-lockstep.json)")
     parser.add_argument("--limit", choices=("auto", "on", "off"), default="auto",
                         help="also time one and two independent processes (auto: for the conv nets)")
-    args = parser.parse_args(argv)
+    args = bench_env.parse(parser, argv)
     cases = []
     for case in args.cases:
         name, _, k = case.partition(":")
@@ -70,8 +67,6 @@ def parse_args(argv):
     sizes = QUICK if args.quick else FULL
     args.n_dense, args.n_conv = sizes["n_dense"], sizes["n_conv"]
     args.repeats = args.repeats or sizes["repeats"]
-    args.out = args.out or os.path.join(HERE, "results-lockstep-quick.json" if args.quick
-                                        else "results-lockstep.json")
     return args
 
 
@@ -259,7 +254,6 @@ def measure(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    import bench_env
 
     if not args.markdown:
         import nnzoo
