@@ -21,10 +21,12 @@ epoch; the order of every epoch depends only on (seed, epoch), so a resumed run
 sees the same data order as an uninterrupted one.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
-import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -34,7 +36,7 @@ import numpy as np
 from nnzoo import callbacks, data, layers, options, processes as _processes, registry, rundir, seeds
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.protocols import Protocol, best_validation_test, peak  # noqa: F401  (public here too)
-from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, read_json, write_json as _write_json
+from nnzoo.rundir import RunDir, load_model_file
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "Diverged", "RunDirectoryError", "best_validation_test", "peak"]
 
@@ -92,7 +94,9 @@ class TrainResult:
 
     ``history``, ``best_epoch``, ``validation_accuracy``, ``test_accuracy``
     and ``reported`` are those of the run the protocol picks; for an ensemble
-    ``test_accuracy`` and ``reported`` are the vote's.
+    ``test_accuracy`` and ``reported`` are the vote's. ``book`` (set by
+    ``nnzoo.train``): the book's number beside it and the keys in which this
+    run's recipe differs from the book's (``nnzoo.comparison.BookComparison``).
     """
 
     name: str
@@ -104,6 +108,7 @@ class TrainResult:
     test_accuracy: float
     wall_time: float
     run_dir: str
+    book: object = None
 
     @property
     def history(self):
@@ -144,12 +149,11 @@ def _accuracy(model, dataset):
 
 class _RunLog:
     def __init__(self, run_dir, verbose):
-        self.path = Path(run_dir) / "log.txt"
+        self.run_dir = run_dir
         self.verbose = verbose
 
     def __call__(self, line):
-        with self.path.open("a") as handle:
-            handle.write(line + "\n")
+        self.run_dir.log(line)
         if self.verbose:
             print(line, flush=True)
 
@@ -166,17 +170,12 @@ class _Run:
     def __init__(self, name, config, split, protocol, run_dir, verbose, user_callbacks=(), alongside=1):
         self.name, self.config, self.split, self.protocol = name, config, split, protocol
         self.alongside = alongside  # processes training at once, this one's included
-        self.run_dir = run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        recipe_path = run_dir / "recipe.json"
+        self.dir = directory = RunDir(run_dir).make()
+        self.run_dir = run_dir = directory.path
         recipe = {"name": name, **config}
-        self.history_path = run_dir / rundir.HISTORY
-        history = read_json(self.history_path, "a run's history") if self.history_path.exists() else []
-        if not isinstance(history, list):
-            raise RunDirectoryError(f"{self.history_path} is not a run history (a list of epochs). Delete the run "
-                                    f"directory {run_dir} to start over.")
-        if recipe_path.exists() and history:  # a directory with no completed epoch takes a new recipe
-            previous = read_json(recipe_path, "a run's recipe")
+        history = directory.history()
+        previous = directory.recipe() if history else None  # a directory with no completed epoch takes a new recipe
+        if previous is not None:
             wanted = json.loads(json.dumps(recipe, default=list))
             differ = sorted(k for k in set(previous) | set(wanted)
                             if k != "epochs" and previous.get(k) != wanted.get(k))
@@ -193,9 +192,9 @@ class _Run:
                 f"{run_dir} already holds {start} epochs. Received: epochs={config['epochs']}. Pass "
                 f"epochs >= {start} to extend it, or use another out= directory."
             )
-        _write_json(recipe_path, recipe)
-        self.log = _RunLog(run_dir, verbose)
-        checkpoint = rundir.checkpoint(run_dir, start)
+        directory.write_json(rundir.RECIPE, recipe)
+        self.log = _RunLog(directory, verbose)
+        checkpoint = directory.checkpoint(start)
         self.seed = seed = config["seed"]
         if start and checkpoint.exists():
             try:
@@ -285,11 +284,11 @@ class _Run:
         # point leaves a history whose length names an existing checkpoint.
         if self.protocol.select([*self.history, entry])[0] == epoch:
             self._save_selected()
-        model.save(rundir.checkpoint(run_dir, epoch + 1))
+        self.dir.save_checkpoint(model, epoch + 1)
         entry["evaluation_seconds"] = time.perf_counter() - began
         self.history.append(entry)
-        _write_json(self.history_path, self.history)
-        rundir.checkpoint(run_dir, epoch).unlink(missing_ok=True)
+        self.dir.write_json(rundir.HISTORY, self.history)
+        self.dir.checkpoint(epoch).unlink(missing_ok=True)
         self.log(
             f"{name} seed {seed} epoch {epoch:3d}: loss {loss:.4f}  "
             f"validation {entry['validation_accuracy']:.2%}  test {entry['test_accuracy']:.2%}  "
@@ -304,16 +303,14 @@ class _Run:
     def _save_selected(self):
         # Written before the epoch's checkpoint: a kill between the two re-trains
         # the epoch on resume and writes the same weights again.
-        tmp = self.run_dir / "selected.tmp.weights.h5"
-        self.model.save_weights(tmp)
-        os.replace(tmp, self.run_dir / SELECTED_WEIGHTS)
+        self.dir.save_selected(self.model)
 
     def finish(self):
         if self.began:
             self.callbacks.on_train_end(_callback_logs(self.history[-1]) if self.history else None)
-        self.model.save(self.run_dir / "model.keras")
+        self.dir.save_model(self.model, self.dir.model_file)
         best_epoch, validation, test, reported = self.protocol.select(self.history)
-        if best_epoch == len(self.history) - 1 and not (self.run_dir / SELECTED_WEIGHTS).exists():
+        if best_epoch == len(self.history) - 1 and not self.dir.selected_file.exists():
             self._save_selected()
         result = RunResult(
             seed=self.seed,
@@ -325,7 +322,7 @@ class _Run:
             wall_time=float(sum(entry["seconds"] + entry.get("evaluation_seconds", 0.0) for entry in self.history)),
             run_dir=str(self.run_dir),
         )
-        _write_json(self.run_dir / "result.json", dataclasses.asdict(result))
+        self.dir.write_json(rundir.RESULT, dataclasses.asdict(result))
         return result, self.model
 
 
@@ -393,17 +390,40 @@ def _train_in_processes(name, configs, protocol, run_dirs, verbose, processes, d
                                         [str(run_dirs[i]) for i in group], verbose, processes))
                         for group in groups])
     finished = []
-    for run_dir in map(Path, run_dirs):
-        result = RunResult(**read_json(run_dir / "result.json", "a run's result"))
-        finished.append((result, load_model_file(run_dir / "model.keras") if models else None))
+    for run in map(RunDir, run_dirs):
+        result = RunResult(**run.result())
+        finished.append((result, load_model_file(run.model_file) if models else None))
     return finished
 
 
+def _completed(network, configs, run_dirs, *, models, verbose, out, what=None, name=None):
+    """[(RunResult, model)] read back when every run already holds its recipe's epochs and result, else None.
+
+    A finished training re-run with the same recipe trains nothing (and drives
+    no callback); it says so when ``verbose``. ``models``: read the final models
+    too (an ensemble votes with them).
+    """
+    found = []
+    for config, run_dir in zip(configs, run_dirs):
+        run = RunDir(run_dir)
+        if not (run.result_file.is_file() and run.model_file.is_file()) or run.epochs_done() != config["epochs"]:
+            return None
+        if run.recipe() != json.loads(json.dumps({"name": network, **config}, default=list)):
+            return None  # another recipe: opening the run says what differs
+        try:
+            result = RunResult(**run.result())
+        except TypeError:  # a result of another shape: finishing the run again rewrites it
+            return None
+        found.append((result, load_model_file(run.model_file) if models else None))
+    if verbose:
+        what = what or ("run" if len(configs) == 1 else "runs")
+        print(f"{name or network}: {out} is complete ({configs[0]['epochs']} epochs, {len(configs)} {what}); "
+              f"nothing to train.", flush=True)
+    return found
+
+
 def _epochs_done(run_dir):
-    try:
-        return len(read_json(Path(run_dir) / rundir.HISTORY, "a run's history"))
-    except (FileNotFoundError, ValueError, TypeError):  # none yet, or broken: the run itself reports it
-        return 0
+    return RunDir(run_dir).epochs_done()  # none yet, or broken: the run itself reports it
 
 
 def _train_group(name, configs, data_args, protocol, run_dirs, verbose, processes):
@@ -522,20 +542,38 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     _check_out(out, runs, ensemble)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        with rundir.lock(out):
+        with _sigterm_as_interrupt(), RunDir(out).lock():
             in_processes = {"processes": processes, "data_args": (data_spec, n_validation, n_test)}
             if ensemble:
                 return _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, announce,
                                        callbacks_for, book, in_processes)
             configs = [dict(recipe, seed=seeds.run_seed(seed, index)) for index in range(runs)]
-            run_dirs = rundir.run_dirs(out, runs)
-            run_results = [result for result, _ in _train_runs(name, configs, split, protocol, run_dirs, verbose,
-                                                               callbacks_for, models=False, **in_processes)]
+            run_dirs = [run.path for run in RunDir(out).runs(runs)]
+            trained = _completed(name, configs, run_dirs, models=False, verbose=verbose, out=out)
+            if trained is None:
+                trained = _train_runs(name, configs, split, protocol, run_dirs, verbose, callbacks_for, models=False,
+                                      **in_processes)
+            run_results = [result for result, _ in trained]
             best = max(range(runs), key=lambda i: protocol.selection_key(run_results[i]))
             return _finish(model_card, recipe, protocol, run_results, best, run_results[best].reported,
                            run_results[best].test_accuracy, out, verbose and announce, book)
     except rundir.InUse as err:
         raise RunDirectoryError(str(err)) from None
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Stop on SIGTERM (a scheduler's, ``ray stop``'s) as on Ctrl-C: ``KeyboardInterrupt``, the completed epochs kept,
+    the lock released. Only where SIGTERM still has its default action, in the main thread."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _callbacks_for(callbacks, runs, ensemble):
@@ -576,20 +614,20 @@ def _check_out(out, runs, ensemble):
         raise RunDirectoryError(f"{out} is a file, not a run directory. Choose a directory for out= (--out).")
     if not out.exists():
         return
-    if not rundir.is_run_dir(out):
+    if not RunDir(out).is_run_dir():
         held = sorted(entry.name for entry in out.iterdir())
         raise RunDirectoryError(
             f"{out} exists and is not an nnzoo run directory (it holds {', '.join(held[:5])}"
             f"{' ...' if len(held) > 5 else ''}); training would write into it. Choose a new or empty directory "
             f"for out= (--out)."
         )
-    several = [entry.name for entry in rundir.existing(out, "run")]
+    several = [run.path.name for run in RunDir(out).runs()]
     if ensemble:
         return
     if runs == 1 and several:
         raise RunDirectoryError(f"{out} holds {len(several)} runs ({', '.join(several)}). Received: runs=1. Pass "
                                 f"runs={len(several)} to resume them, or use another out= directory.")
-    if runs > 1 and (out / rundir.HISTORY).exists():
+    if runs > 1 and RunDir(out).history_file.exists():
         raise RunDirectoryError(f"{out} holds a single run. Received: runs={runs}. Use another out= directory for "
                                 f"{runs} runs (or runs=1 to resume this one).")
 
@@ -600,9 +638,13 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, ann
     n_members = recipe.get("n_members", model_card.architecture["n_members"])
     member_recipe = {k: v for k, v in recipe.items() if k != "n_members"}
     indices = range(1, n_members + 1)
-    trained = _train_runs(member, [dict(member_recipe, seed=seeds.member_seed(seed, index)) for index in indices],
-                          split, protocol, rundir.member_dirs(out, indices), verbose, callbacks_for,
-                          **(in_processes or {}))
+    member_dirs = [directory.path for directory in RunDir(out).members(indices)]
+    configs = [dict(member_recipe, seed=seeds.member_seed(seed, index)) for index in indices]
+    trained = _completed(member, configs, member_dirs, models=True, verbose=verbose, out=out, what="members",
+                         name=model_card.name)
+    if trained is None:
+        trained = _train_runs(member, configs, split, protocol, member_dirs, verbose, callbacks_for,
+                              **(in_processes or {}))
     member_results = [result for result, _ in trained]
     probabilities = [model.predict(split.test.x, batch_size=1000, verbose=0) for _, model in trained]
     vote_accuracy = float(np.mean(layers.vote(probabilities) == split.test.y))
@@ -641,7 +683,7 @@ def _finish(model_card, recipe, protocol, run_results, best, reported, test_accu
     )
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k != "runs"}
     summary["runs"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "history"} for r in run_results]
-    _write_json(Path(out) / rundir.SUMMARY, summary)
+    RunDir(out).write_json(rundir.SUMMARY, summary)
     if verbose:
         book_text = f"{book[0]:.2f}% {book[1]} ({book[2]})" if book else "no number in the book"
         print(f"{model_card.name}: measured {100 * reported:.2f}% ({description}); book {book_text}", flush=True)

@@ -407,6 +407,51 @@ def test_killed_cli_run_resumes_to_completion(real_data, tmp_path):
     assert "shallow_sigmoid: measured" in rerun.stdout
 
 
+def test_sigterm_stops_like_ctrl_c_and_leaves_no_lock(real_data, tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "nnzoo.cli", "train", "shallow_sigmoid", "--data", "mnist[:2000]",
+               "--epochs", "60", "--out", str(out), "--set", "hidden=[8]"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "history.json").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"nnzoo train ended (rc {process.returncode}) or took 60 s before an epoch:\n"
+                            f"{process.stderr.read()[-3000:] if process.poll() is not None else ''}")
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err[-3000:]
+    done = len(_history(out))
+    assert 1 <= done < 60 and not (out / "result.json").exists()
+    assert (f"nnzoo: stopped after epoch {done - 1}; the completed epochs are kept in {out}. Re-run the same "
+            f"command to resume.") in err
+    assert not (out / ".lock").exists()
+
+
+def test_a_finished_train_run_again_trains_nothing_and_says_so(real_data, tmp_path, capsys):
+    out, logs = tmp_path / "run", tmp_path / "tensorboard"
+    command = ["train", "shallow_sigmoid", "--data", "mnist[:300]", "--epochs", "2", "--out", str(out),
+               "--set", "hidden=[8]", "--tensorboard", str(logs)]
+    assert cli.main(command) == 0
+    first = capsys.readouterr().out
+    log, events = (out / "log.txt").read_text(), sorted(p.name for p in logs.rglob("*") if p.is_file())
+    assert not (out / ".lock").exists()
+    assert cli.main(command) == 0
+    again = capsys.readouterr().out
+    assert again.splitlines()[0] == f"shallow_sigmoid: {out} is complete (2 epochs, 1 run); nothing to train."
+    assert again.splitlines()[-1] == first.splitlines()[-1] and "shallow_sigmoid: measured" in again
+    assert (out / "log.txt").read_text() == log and sorted(p.name for p in logs.rglob("*") if p.is_file()) == events
+    assert not (out / ".lock").exists()
+    assert cli.main([*command[:5], "3", *command[6:]]) == 0  # more epochs: trains on
+    assert len(_history(out)) == 3 and "is complete" not in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------
 # 4. Refusals
 # --------------------------------------------------------------------------
