@@ -165,7 +165,7 @@ def _entry(name, record):
         "file": f"models/{name}.onnx",
         "figure": f"figures/{FIGURES[name]}" if name in FIGURES and (FIGURES_DIR / FIGURES[name]).exists() else None,
         **{key: record[key] for key in ("quantization", "agreement", "int8_agreement", "checked_images",
-                                        "bytes", "float32_bytes")},
+                                        "bytes", "float32_bytes", "disagreements")},
     }
 
 

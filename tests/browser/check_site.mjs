@@ -1,11 +1,12 @@
 // Drive the system's Chromium over a built nnzoo demo site and print what the page answered, as JSON.
 //
-//   node check_site.mjs URL [--samples K,K,...] [--draw] [--screenshot FILE.png] [--timeout MS]
+//   node check_site.mjs URL [--samples K,K,...] [--draw] [--screenshot FILE.png] [--timeout MS] [--bench N]
 //
 // For each K, opens URL/index.html?sample=K and waits for <body data-ready="true">; with --draw, draws the
 // digits 0, 1 and 3 with mouse events on the pad (after pressing Clear) and waits for the answers. Prints
 // {"samples": {K: {NAME: digit}}, "drawn": {D: {NAME: digit}}, "timings": ..., "errors": [...]}, where
 // errors lists every console error, page error and failed request. CHROMIUM overrides the browser's path.
+// --bench N times N single-image runs of every network (after the samples) into "images_per_s".
 import fs from "node:fs";
 import {chromium} from "playwright-core";
 
@@ -72,6 +73,20 @@ try {
                                        document.querySelectorAll("[data-digit]").length > 0, null, {timeout});
       result.drawn[digit] = await answers();
     }
+  }
+  const bench = Number(option("--bench") || 0);
+  if (bench) {
+    result.images_per_s = await page.evaluate(async (n) => {
+      const speeds = {}, image = new ort.Tensor("float32", new Float32Array(784), [1, 28, 28, 1]);
+      for (const [name, session] of window.nnzooDemo.sessions) {
+        const s = await session;
+        await s.run({image});
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) await s.run({image});
+        speeds[name] = Math.round(1000 * n / (performance.now() - t0));
+      }
+      return speeds;
+    }, bench);
   }
   const screenshot = option("--screenshot");
   if (screenshot) await page.screenshot({path: screenshot, fullPage: false});
