@@ -37,18 +37,26 @@ def _check_target(name):
 
 
 def _list(args):
-    from nnzoo import registry
+    from nnzoo import pretrained, registry
 
     _utf8_stdout()
     names = registry.list_models(args.pattern or "*", pretrained=args.pretrained)
     print(f"{'name':<24} {'ch':<3} {'params':>10}  {'book':<18} {'weights=mnist':<13}  summary")
+    missing = []
     for name in names:
         model_card = registry.card(name)
         result, weights = model_card.book_result, model_card.weights
         reported = f"{result.accuracy:.2f}% {result.split}" if result else "-"
         shipped = f"{100 * weights.test_accuracy:.2f}% test" if weights else "-"
+        if weights and not pretrained.available(weights):
+            missing.append(weights)
+            shipped += "*"
         print(f"{name:<24} {model_card.chapter:<3} {model_card.params:>10,}  {reported:<18} {shipped:<13}  "
               f"{model_card.summary}")
+    if missing:
+        print(f"* weights not on this machine ({len(missing)}): looked in {'; '.join(pretrained.places(missing[0]))}. "
+              f"weights='mnist' downloads them from {missing[0].url.rsplit('/', 1)[0]}/ (NNZOO_WEIGHTS_URL); "
+              f"a wheel or `pip install .` of a checkout carries them all.")
     return 0
 
 

@@ -7,15 +7,21 @@ would host, the TF-Serving SavedModel ``NAME/VERSION`` whose variables
 ``weights="mnist"`` loads. They are looked for, in order:
 
 1. in the directory named by ``NNZOO_WEIGHTS_DIR``;
-2. in the source checkout's ``savedmodels/``;
-3. in the Keras cache (``~/.keras/models``, or ``$KERAS_HOME/models``), where
-   ``keras.utils.get_file`` downloads it from ``NNZOO_WEIGHTS_URL`` (default
-   ``BASE_URL``) the first time (a SavedModel as ``Weights.archive``, a
-   ``.tar.gz`` that ``pack`` writes, extracted there).
+2. in the installed package's ``nnzoo/_weights/`` (``PACKAGE_DIR``: a wheel or
+   ``pip install .`` carries every shipped file there; setup.py copies them
+   from the checkout's ``savedmodels/``, checking each SHA-256);
+3. in the source checkout's ``savedmodels/``;
+4. in the Keras cache (``~/.keras/models``, or ``$KERAS_HOME/models``), where
+   ``nnzoo.downloads`` puts them, downloaded from ``NNZOO_WEIGHTS_URL``
+   (default ``BASE_URL``) the first time (a SavedModel as ``Weights.archive``,
+   a ``.tar.gz`` that ``pack`` writes, checked against ``archive_sha256``
+   before it is extracted).
 
 Every file is checked against the SHA-256 on its record before it is loaded (a
 SavedModel against ``nnzoo.files.tree_sha256`` of its directory); a corrupt or
-modified file is an error that names it, never loaded.
+modified file is an error that names it, never loaded. ``available(record)``
+says whether a record's weights are on this machine (``nnzoo list
+--pretrained`` marks the rows whose weights are not).
 
 Example:
 
@@ -39,18 +45,21 @@ import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import rundir, weights_io
+from nnzoo import downloads, rundir, weights_io
 from nnzoo.files import sha256, tree_sha256
 from nnzoo.naming import natural_key
 from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
 
-__all__ = ["Weights", "BASE_URL", "TAG", "FORMATS", "get", "names", "file_path", "pack", "sha256", "WeightsError"]
+__all__ = ["Weights", "BASE_URL", "TAG", "FORMATS", "get", "names", "file_path", "local_path", "available", "places",
+           "cache_dir", "pack", "packed_sha256", "sha256", "WeightsError"]
 
 #: The one weights tag: trained on MNIST by the book's recipe.
 TAG = "mnist"
 #: Where a pip-installed nnzoo downloads the files from (``NNZOO_WEIGHTS_URL`` overrides it).
 BASE_URL = "https://github.com/nnzoo/nnzoo/releases/download/weights-v1/"
 TABLE = Path(__file__).with_name("pretrained.json")
+#: Where an installed nnzoo (``pip install .``, a wheel) keeps the shipped weights: setup.py copies them there.
+PACKAGE_DIR = Path(__file__).resolve().parent / "_weights"
 CHECKOUT_DIR = Path(__file__).resolve().parent.parent / "savedmodels"
 #: How a set of weights is stored: a Keras weights file, or a SavedModel version directory.
 FORMATS = ("weights.h5", "savedmodel")
@@ -84,6 +93,8 @@ class Weights:
         recipe: the training recipe (the card's, with the experiment's changes).
         hardware, wall_time_s, date, command: how they were made.
         format: one of ``FORMATS``.
+        archive_sha256: a SavedModel's: the SHA-256 of its ``.tar.gz`` as
+            ``pack`` writes it (``archive``), checked before it is extracted.
     """
 
     name: str
@@ -105,6 +116,7 @@ class Weights:
     date: str
     command: str
     format: str = "weights.h5"
+    archive_sha256: Optional[str] = None
 
     def __post_init__(self):
         if self.format not in FORMATS:
@@ -124,7 +136,7 @@ class Weights:
 
     @property
     def url(self):
-        """Where ``keras.utils.get_file`` downloads the weights from."""
+        """Where ``nnzoo.downloads`` downloads the weights from (``NNZOO_WEIGHTS_URL``, else ``BASE_URL``)."""
         base = os.environ.get("NNZOO_WEIGHTS_URL") or BASE_URL
         return base.rstrip("/") + "/" + self.archive
 
@@ -171,61 +183,80 @@ def _present(candidate, record):
     return weights_io.is_saved_model(candidate) if record.is_saved_model else candidate.is_file()
 
 
+def _shelves():
+    """The local directories looked in, in order: ``(what, directory)``."""
+    env_dir = os.environ.get("NNZOO_WEIGHTS_DIR")
+    return ([("NNZOO_WEIGHTS_DIR", Path(env_dir))] if env_dir else []) + [
+        ("the installed package", PACKAGE_DIR), ("the checkout", CHECKOUT_DIR)]
+
+
+def cache_dir():
+    """The Keras cache's ``models/`` directory (``$KERAS_HOME/models``, else ``~/.keras/models``), where
+    downloaded weights are kept."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+
+
+def _cached(record):
+    """Where a download of the record is kept in the cache: the weights file, or the extracted SavedModel."""
+    return cache_dir() / (record.archive[: -len(".tar.gz")] if record.is_saved_model else record.file)
+
+
+def local_path(record):
+    """The first local copy of a record's weights (unverified), or ``None``: see the module's search order."""
+    for _, directory in _shelves():
+        if _present(directory / record.file, record):
+            return directory / record.file
+    return _cached(record) if _present(_cached(record), record) else None
+
+
+def available(record):
+    """Whether a record's weights are on this machine (``local_path``), so ``weights="mnist"`` needs no download."""
+    return local_path(record) is not None
+
+
+def places(record):
+    """The places ``file_path`` looks in, in words, for messages."""
+    looked = [f"{what} ({directory})" for what, directory in _shelves()]
+    if not os.environ.get("NNZOO_WEIGHTS_DIR"):
+        looked.insert(0, "NNZOO_WEIGHTS_DIR (unset)")
+    return looked + [f"the Keras cache ({cache_dir()})"]
+
+
 def file_path(record):
     """The verified local path of a record's weights (a file or a SavedModel directory), downloading them if needed.
 
     Raises:
-        WeightsError: the file found is corrupt, or it is nowhere and cannot be
-            downloaded.
+        WeightsError: the copy found is corrupt, or there is none and the
+            download failed (what was downloaded is removed).
     """
-    env_dir = os.environ.get("NNZOO_WEIGHTS_DIR")
-    for directory in ([Path(env_dir)] if env_dir else []) + [CHECKOUT_DIR]:
-        candidate = directory / record.file
-        if _present(candidate, record):
-            return _verified(candidate, record)
-    import keras  # noqa: PLC0415
-
-    keras_home = os.environ.get("KERAS_HOME")  # read now: Keras reads it once, at import
-    downloaded = None
+    found = local_path(record)
+    if found is not None:
+        return _verified(found, record)
     try:
-        if keras_home:
-            Path(keras_home).mkdir(parents=True, exist_ok=True)
-        if record.is_saved_model:  # the archive's own bytes are not on the record: its extracted files are checked
-            downloaded = Path(keras.utils.get_file(record.archive, origin=record.url, extract=True,
-                                                   cache_subdir="models", cache_dir=keras_home))
-            return _verified(downloaded, record)
-        downloaded = Path(keras.utils.get_file(record.file, origin=record.url, file_hash=record.sha256,
-                                               cache_subdir="models", cache_dir=keras_home))
-    except Exception as err:  # urllib, OSError, Keras's own hash error and a SavedModel that does not match
-        if downloaded is not None and record.is_saved_model:  # nothing unverified stays in the cache
-            _remove(downloaded.parent / record.archive, downloaded)
+        return _verified(downloads.fetch(record, _cached(record)), record)
+    except (OSError, ValueError) as err:  # urllib's, a hash or size mismatch, a bad archive
+        if record.is_saved_model:  # an archive that matched its hash but not the record's files: removed too
+            shutil.rmtree(_cached(record), ignore_errors=True)
         raise WeightsError(
-            f"Could not get the weights of {record.name!r}: {record.file} is not in NNZOO_WEIGHTS_DIR "
-            f"({env_dir or 'unset'}) nor in {CHECKOUT_DIR}, and downloading {record.url} failed: {err}. "
-            f"Put the {'SavedModel' if record.is_saved_model else 'file'} in one of those directories, or set "
-            f"NNZOO_WEIGHTS_URL to where it is published."
-        ) from err
-    return _verified(downloaded, record)
+            f"The weights of {record.name!r} ({record.file}) are not on this machine and could not be "
+            f"downloaded. Looked in: {'; '.join(places(record))}; downloading {record.url} failed: {err} "
+            f"To fix: install nnzoo from a wheel or a checkout (pip install nnzoo, or pip install . in a "
+            f"checkout: both carry the shipped weights), put the {'SavedModel' if record.is_saved_model else 'file'} "
+            f"under NNZOO_WEIGHTS_DIR, or set NNZOO_WEIGHTS_URL to where it is published."
+        ) from None
 
 
-def _remove(*paths):
-    for path in paths:
-        if path is not None and path.is_dir():
-            shutil.rmtree(path)
-        elif path is not None and path.is_file():
-            path.unlink()
-
-
-def pack(record, into):
+def pack(record, into, source=None):
     """Write the ``.tar.gz`` of a SavedModel record, to publish at ``BASE_URL``; return its path.
 
     The archive holds the version directory's files at its top level, in sorted
     order, with zeroed times and owners: packing the same SavedModel twice gives
-    the same bytes.
+    the same bytes (``archive_sha256``). ``source``: the version directory
+    (default: the record's verified copy, ``file_path``).
     """
     if not record.is_saved_model:
         raise ValueError(f"Only SavedModel records are packed; {record.name!r} ships {record.file} as it is.")
-    source = file_path(record)
+    source = Path(source) if source is not None else file_path(record)
     target = Path(into) / record.archive
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped, \
@@ -236,6 +267,15 @@ def pack(record, into):
             with open(path, "rb") as handle:
                 tar.addfile(info, handle)
     return target
+
+
+def packed_sha256(record, source):
+    """The SHA-256 of ``pack``'s archive of the SavedModel version directory ``source`` (a record's
+    ``archive_sha256``)."""
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="nnzoo-pack-") as scratch:
+        return sha256(pack(record, scratch, source=source))
 
 
 def source(model_card, weights, overrides):

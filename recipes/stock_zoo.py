@@ -15,6 +15,7 @@ by (a SavedModel as its ``.tar.gz``): upload them there for a pip-installed nnzo
 """
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -160,6 +161,8 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
         recipe={k: v for k, v in summary["recipe"].items()}, hardware=record["hardware"],
         wall_time_s=record["wall_time_s"], date=record["date"], command=record["command"],
     )
+    if row.is_saved_model:  # the published archive's hash: a download is checked against it before extraction
+        row = dataclasses.replace(row, archive_sha256=pretrained.packed_sha256(row, target))
     rows = {r["name"]: r for r in json.loads(pretrained.TABLE.read_text())} if pretrained.TABLE.exists() else {}
     rows[name] = row.to_dict()
     pretrained.TABLE.write_text(json.dumps([rows[k] for k in sorted(rows)], indent=1) + "\n")

@@ -113,26 +113,58 @@ def test_weights_dir_comes_first_and_a_tampered_file_is_named(tmp_path, monkeypa
         nnzoo.build(name, weights="mnist")
 
 
-def test_download_into_the_keras_cache_verifies_the_hash(tmp_path, monkeypatch):
-    """The pip-installed path: no local copy, a URL (file:// here, offline) and the SHA-256 on the record."""
-    name = SHIPPED[0]
-    record = pretrained.get(name)
-    remote = _shelf_copy(tmp_path, name)
+def _offline(monkeypatch, tmp_path, remote):
+    """No local copy (no NNZOO_WEIGHTS_DIR, package or checkout), a Keras cache of its own, and ``remote``'s URL."""
     monkeypatch.delenv("NNZOO_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(pretrained, "PACKAGE_DIR", tmp_path / "no-package")
     monkeypatch.setattr(pretrained, "CHECKOUT_DIR", tmp_path / "no-checkout")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
     monkeypatch.setenv("NNZOO_WEIGHTS_URL", remote.as_uri() + "/")
+    return tmp_path / "keras-home" / "models"
+
+
+def _cache_holds(cache):
+    return sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*")) if cache.exists() else []
+
+
+def test_download_into_the_keras_cache_verifies_the_hash(tmp_path, monkeypatch):
+    """The pip-installed path without the weights: a URL (file:// here, offline) and the SHA-256 on the record."""
+    name = SHIPPED[0]
+    record = pretrained.get(name)
+    remote = _shelf_copy(tmp_path, name)
+    good = (remote / record.file).read_bytes()
+    cache = _offline(monkeypatch, tmp_path, remote)
+    assert not pretrained.available(record)
     path = pretrained.file_path(record)
-    assert path.parent == tmp_path / "keras-home" / "models"
+    assert path == cache / record.file and pretrained.available(record)
     model = nnzoo.build(name, weights="mnist", compile=False)
     reference = nnzoo.build(name, weights=str(remote / record.file), compile=False)
     for a, b in zip(model.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
 
     path.unlink()
-    (remote / record.file).write_bytes(b"not the weights")
-    with pytest.raises(pretrained.WeightsError, match=rf"Could not get the weights of '{name}'.*{record.file}"):
-        pretrained.file_path(record)
+    for bad, message in ((b"not the weights", "is not the published file: its SHA-256 is"),
+                         (good[:-1000], "is not the published file"),  # truncated
+                         (good + b"\0" * 1000, "sent more than the")):  # more than the record's size
+        (remote / record.file).write_bytes(bad)
+        with pytest.raises(pretrained.WeightsError, match=rf"The weights of '{name}' \({record.file}\) are not on this "
+                                                          rf"machine.*{message}.*the download was removed"):
+            pretrained.file_path(record)
+        assert _cache_holds(cache) == [], "a download that failed its check stayed in the cache"
+    (remote / record.file).write_bytes(good)  # the next good download succeeds
+    assert pretrained.file_path(record) == path and files.sha256(path) == record.sha256
+
+
+def test_weights_nowhere_are_one_message_naming_the_places_and_the_fix(tmp_path, monkeypatch):
+    record = pretrained.get(SHIPPED[0])
+    _offline(monkeypatch, tmp_path, tmp_path / "nothing-published")
+    with pytest.raises(pretrained.WeightsError) as caught:
+        nnzoo.build(record.name, weights="mnist")
+    message = str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # one message, no chained traceback
+    for place in ("NNZOO_WEIGHTS_DIR (unset)", "the installed package", "the checkout", "the Keras cache",
+                  f"downloading {record.url} failed", "pip install"):
+        assert place in message, message
 
 
 def test_a_run_directory_stands_for_its_best_runs_selected_weights(tmp_path):
@@ -316,6 +348,7 @@ def saved_model_record(tmp_path, monkeypatch):
     version = nnzoo.export(nnzoo.build(name, weights="mnist", compile=False), shelf / name)
     record = dataclasses.replace(pretrained.get(name), file=f"{name}/{version.name}", format="savedmodel",
                                  sha256=files.tree_sha256(version), size=files.tree_size(version))
+    record = dataclasses.replace(record, archive_sha256=pretrained.packed_sha256(record, version))
     monkeypatch.setattr(pretrained, "get", lambda wanted: record if wanted == name else None)
     monkeypatch.setenv("NNZOO_WEIGHTS_DIR", str(shelf))
     return record, shelf
@@ -340,36 +373,91 @@ def test_a_saved_model_record_loads_its_variables_and_a_tampered_one_is_named(sa
         nnzoo.build(record.name, weights="mnist")
 
 
-def test_a_saved_model_record_downloads_as_an_archive_and_is_verified(saved_model_record, tmp_path, monkeypatch):
-    """The pip-installed path for a SavedModel: a .tar.gz (file:// here, offline), extracted, its files checked."""
+def _bomb(path, member_bytes):
+    """A .tar.gz of one file of zeros: tiny, and ``member_bytes`` once extracted."""
+    import gzip
+    import io
+    import tarfile
+
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped, \
+            tarfile.open(fileobj=zipped, mode="w") as tar:
+        info = tarfile.TarInfo("saved_model.pb")
+        info.size = member_bytes
+        tar.addfile(info, io.BytesIO(bytes(member_bytes)))
+    return path
+
+
+def test_a_saved_model_record_downloads_as_an_archive_checked_before_extraction(saved_model_record, tmp_path,
+                                                                               monkeypatch):
+    """The pip-installed path for a SavedModel: a .tar.gz (file:// here, offline), its SHA-256 checked before it
+    is opened, extracted within the record's size, its files checked; whatever fails is removed."""
     record, shelf = saved_model_record
     remote = tmp_path / "remote"
     archive = pretrained.pack(record, remote)
     assert archive.name == f"{record.name}-{record.file.split('/')[1]}.savedmodel.tar.gz"
     assert pretrained.pack(record, tmp_path / "again").read_bytes() == archive.read_bytes()  # reproducible
+    assert files.sha256(archive) == record.archive_sha256
+    good = archive.read_bytes()
     reference = nnzoo.build(record.name, weights="mnist", compile=False)
+    cache = _offline(monkeypatch, tmp_path, remote)
 
-    monkeypatch.delenv("NNZOO_WEIGHTS_DIR")
-    monkeypatch.setattr(pretrained, "CHECKOUT_DIR", tmp_path / "no-checkout")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
-    monkeypatch.setenv("NNZOO_WEIGHTS_URL", remote.as_uri() + "/")
+    bomb = _bomb(tmp_path / "bomb.tar.gz", record.size + 1)  # 1 byte past the record, as a forged record allows
+    for bad, forged, message in (
+            (good[: len(good) // 2], None, "is not the published file"),  # truncated: refused before extraction
+            (bomb.read_bytes(), None, "is not the published file"),
+            (bomb.read_bytes(), files.sha256(bomb), "expands to more than the record's"),
+            (b"\0" * (len(good) * 2 + (2 << 20)), None, "sent more than the")):
+        archive.write_bytes(bad)
+        wanted = dataclasses.replace(record, archive_sha256=forged) if forged else record
+        with pytest.raises(pretrained.WeightsError, match=rf"could not be downloaded.*{message}.*download was removed"):
+            pretrained.file_path(wanted)
+        assert _cache_holds(cache) == [], "an unverified download stayed in the cache"
+
+    archive.write_bytes(good)  # the next good download succeeds
     path = pretrained.file_path(record)
-    assert path.parent == tmp_path / "keras-home" / "models" and files.tree_sha256(path) == record.sha256
+    assert path.parent == cache and files.tree_sha256(path) == record.sha256
     _same_weights(nnzoo.build(record.name, weights="mnist", compile=False), reference)
 
-    other = nnzoo.export(nnzoo.build(record.name, compile=False, seed=5), tmp_path / "other")  # a wrong archive
+    other = nnzoo.export(nnzoo.build(record.name, compile=False, seed=5), tmp_path / "other")  # another SavedModel
     shutil.rmtree(path)
-    (path.parent / record.archive).unlink()
-    with monkeypatch.context() as patch:
-        patch.setenv("NNZOO_WEIGHTS_DIR", str(tmp_path))  # where pack finds "other/1" for the wrong record
-        wrong = pretrained.pack(dataclasses.replace(record, file="other/1", sha256=files.tree_sha256(other)),
-                                tmp_path / "wrong")
-    shutil.copy(wrong, remote / record.archive)
-    with pytest.raises(pretrained.WeightsError, match=rf"Could not get the weights of '{record.name}'.*corrupt or was modified"):
-        pretrained.file_path(record)
-    assert not list((tmp_path / "keras-home" / "models").iterdir()), "an unverified download stayed in the cache"
+    wrong = dataclasses.replace(record, file="other/1", sha256=files.tree_sha256(other))
+    archive.write_bytes(pretrained.pack(wrong, tmp_path / "wrong", source=other).read_bytes())
+    forged = dataclasses.replace(record, archive_sha256=files.sha256(archive),  # the archive passes, its files do not
+                                 size=files.tree_size(other))
+    with pytest.raises(pretrained.WeightsError, match=rf"could not be downloaded.*corrupt or was modified"):
+        pretrained.file_path(forged)
+    assert _cache_holds(cache) == [], "an unverified download stayed in the cache"
+
+
+def test_every_saved_model_records_archive_sha256_is_its_packed_archives():
+    for name in SHIPPED:
+        record = pretrained.get(name)
+        assert bool(record.archive_sha256) == record.is_saved_model
+        if record.is_saved_model:
+            assert pretrained.packed_sha256(record, pretrained.CHECKOUT_DIR / record.file) == record.archive_sha256
 
 
 def test_a_record_of_an_unknown_format_is_refused():
     with pytest.raises(pretrained.WeightsError, match=r"unknown format. Received: format='onnx'"):
         dataclasses.replace(pretrained.get(SHIPPED[0]), format="onnx")
+
+
+@pytest.mark.parametrize("member", ["../outside", "/tmp/absolute", "link"])
+def test_an_archive_member_outside_it_or_not_a_plain_file_is_refused(tmp_path, member):
+    import io
+    import tarfile
+
+    from nnzoo import downloads
+
+    archive = tmp_path / "a.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        if member == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+        else:
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    with pytest.raises(ValueError, match=rf"holds '{member}', which is not a plain file inside the archive"):
+        downloads.extract(archive, tmp_path / "into", limit=1000)
+    assert not (tmp_path / "into").exists() and not (tmp_path / "outside").exists()
