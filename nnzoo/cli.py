@@ -180,8 +180,8 @@ def _export(args):
             metadata = dict(rundir.read_json(args.metadata, "--metadata",
                                              'Fix it: it must hold one JSON object, e.g. {"test_accuracy": 0.99}.'))
         model, measured = _trained_model(args.name, args.weights)
-        version_dir = nnzoo.export(model, args.out or Path("savedmodels") / args.name,
-                                   metadata={**measured, **metadata})
+        version_dir = nnzoo.export(model, args.out or Path("exports") / args.name, format=args.format,
+                                   quantize=args.quantize, metadata={**measured, **metadata})
     except (ValueError, OSError) as err:
         print(f"nnzoo export: {err}", file=sys.stderr)
         return 2
@@ -203,7 +203,7 @@ def _trained_model(name, weights):
         record = pretrained.source(card, weights, {}) and card.weights
         model = registry.build(name, compile=False, weights=weights)
         return model, {"recipe": dict(record.recipe), "test_accuracy": record.test_accuracy,
-                       "weights_sha256": record.sha256}
+                       "weights_sha256": record.sha256, "experiment": record.experiment, "command": record.command}
     path = Path(weights)
     if not path.exists():
         raise FileNotFoundError(f"--weights {weights}: no such file or directory. Expected 'mnist', a .keras file, "
@@ -332,13 +332,16 @@ def make_parser():
     info_parser.add_argument("name", help="a registry name (nnzoo list) or a book experiment id, e.g. C3-12")
     info_parser.set_defaults(run=_info)
     export_parser = verbs.add_parser(
-        "export", help="export trained weights as a TensorFlow Serving SavedModel (OUT/VERSION/)"
+        "export", help="export trained weights as a SavedModel (OUT/VERSION/), a TFLite or an ONNX file"
     )
     export_parser.add_argument("name", help="registry name of the network, e.g. conv2_dropout")
     export_parser.add_argument("--weights", required=True,
                                help="mnist (the shipped weights), a .keras file, a .weights.h5 file, or a run "
                                     "directory of nnzoo train (built with the run's own recipe)")
-    export_parser.add_argument("--out", help="base directory of the versions (default: savedmodels/NAME)")
+    export_parser.add_argument("--format", default="savedmodel", choices=("savedmodel", "tflite", "onnx"),
+                               help="savedmodel (OUT/VERSION/), tflite (builtin ops) or onnx (tf2onnx: nnzoo[onnx])")
+    export_parser.add_argument("--quantize", choices=("dynamic",), help="int8 weights (tflite and onnx)")
+    export_parser.add_argument("--out", help="directory (default: exports/NAME), or a .tflite / .onnx file")
     export_parser.add_argument("--metadata", help="JSON file for the model card, e.g. {\"test_accuracy\": 0.99}")
     export_parser.set_defaults(run=_export)
     train_parser = verbs.add_parser(

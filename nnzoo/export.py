@@ -58,7 +58,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import data, rundir, weights_io
+from nnzoo import data, formats, rundir, weights_io
 from nnzoo.files import sha256
 from nnzoo.rundir import run_dir_model
 
@@ -80,15 +80,24 @@ _NUM_CLASSES = data.NUM_CLASSES
 # ----------------------------------------------------------------------------- export
 
 
-def export(model, path, *, card=None, metadata=None):
-    """Export ``model`` for TensorFlow Serving as ``path/VERSION/``.
+def export(model, path, *, format="savedmodel", quantize=None, card=None, metadata=None):
+    """Export ``model`` as a SavedModel ``path/VERSION/`` for TensorFlow Serving, or a TFLite or ONNX file.
 
     Args:
         model: a built ``keras.Model`` mapping float32 images
             ``(batch, 28, 28, 1)`` to ``(batch, 10)`` scores, e.g. any
             ``nnzoo.build(...)`` model, the ensemble included.
-        path: the model's base directory (e.g. ``savedmodels/conv2_dropout``);
-            created if missing. Not a version directory itself.
+        path: for a SavedModel, the model's base directory (e.g.
+            ``exports/conv2_dropout``), created if missing, not a version
+            directory itself. For a TFLite or ONNX file, a directory (the file
+            is ``path/NAME.tflite``, ``NAME_dynamic.tflite`` when quantized;
+            ``.onnx`` likewise) or the file's own path ending in ``.tflite`` /
+            ``.onnx``.
+        format: ``"savedmodel"`` (default), ``"tflite"`` (builtin ops only)
+            or ``"onnx"`` (tf2onnx: ``pip install 'nnzoo[onnx]'``), as
+            Ultralytics' ``export(format=...)``. See ``nnzoo.formats``.
+        quantize: ``None`` or ``"dynamic"`` (int8 weights, float activations;
+            TFLite and ONNX only).
         card: where the recipe comes from when ``model.name`` is not a
             registered name (or to override it): a registry name, a
             ``nnzoo.ModelCard``, or a mapping with ``name`` / ``recipe`` /
@@ -100,18 +109,21 @@ def export(model, path, *, card=None, metadata=None):
             under ``metadata`` in the card. Must be JSON-serialisable.
 
     Returns:
-        The ``pathlib.Path`` of the new version directory, ``path/VERSION``.
+        The ``pathlib.Path`` of the new version directory, ``path/VERSION``,
+        or of the TFLite / ONNX file.
 
     Raises:
         ValueError: the model does not fit the serving signature, ``path``
-            is itself a SavedModel, or ``card`` / ``metadata`` is invalid;
-            raised before anything is written.
+            is itself a SavedModel, ``format`` / ``quantize`` is unknown, or
+            ``card`` / ``metadata`` is invalid; raised before anything is written.
 
-    The card ``path/VERSION/assets.extra/nnzoo_card.json`` (``read_card``) holds: ``name``,
+    The card (``nnzoo.formats.read_card(path)`` reads it from any format; in a
+    SavedModel it is ``assets.extra/nnzoo_card.json``) holds: ``name``,
     ``registered_name``, ``recipe``, ``data``, ``test_accuracy`` (``null``
-    when unknown), ``book_result``, ``metadata``, ``signature``,
-    ``versions`` (nnzoo, tensorflow, keras), ``exported_at`` (UTC, ISO
-    8601) and ``saved_model_sha256`` (of ``saved_model.pb``).
+    when unknown), ``book_result``, ``metadata``, ``signature``, ``format``,
+    ``quantize``, ``versions`` (nnzoo, tensorflow, keras), ``exported_at``
+    (UTC, ISO 8601) and, for a SavedModel, ``saved_model_sha256`` (of
+    ``saved_model.pb``).
     """
     import tensorflow as tf  # noqa: PLC0415
 
@@ -121,15 +133,20 @@ def export(model, path, *, card=None, metadata=None):
         )
     if not isinstance(model, keras.Model):
         raise ValueError(f"Expected a keras.Model. Received: model of type {type(model).__name__}.")
-    base = Path(path)
-    if base.exists() and not base.is_dir():
-        raise ValueError(f"The export path must be a directory. Received: path={str(base)!r}, a file.")
-    if weights_io.is_saved_model(base):
-        raise ValueError(
-            f"{str(base)!r} is itself a SavedModel (a version directory). Pass its parent, the model's base "
-            f"directory (e.g. 'savedmodels/NAME'); the version number is chosen by export."
-        )
+    formats.check(format, quantize)
+    if format == "savedmodel":
+        base = Path(path)
+        if base.exists() and not base.is_dir():
+            raise ValueError(f"The export path must be a directory. Received: path={str(base)!r}, a file.")
+        if weights_io.is_saved_model(base):
+            raise ValueError(
+                f"{str(base)!r} is itself a SavedModel (a version directory). Pass its parent, the model's base "
+                f"directory (e.g. 'exports/NAME'); the version number is chosen by export."
+            )
+    else:
+        out_file = formats.target(path, model.name, format, quantize)
     card_fields = _card_fields(model, card, metadata)  # validated before anything is written
+    card_fields.update(format=format, quantize=quantize)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -141,6 +158,13 @@ def export(model, path, *, card=None, metadata=None):
     )
     _check_traced_outputs(model, serve)
 
+    if format != "savedmodel":
+        with tempfile.TemporaryDirectory(prefix=_TMP_PREFIX) as tmp:
+            saved_model = Path(tmp) / "saved_model"
+            _write_out(archive, saved_model, tf)
+            card_fields["exported_at"] = _now()
+            return formats.write(saved_model, out_file, format=format, quantize=quantize,
+                                 card=json.loads(json.dumps(card_fields, default=_jsonable)))
     base.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_exports(base)
     # Same filesystem: the rename is atomic. The pid in the name tells a killed export's leftovers.
@@ -148,18 +172,26 @@ def export(model, path, *, card=None, metadata=None):
     try:
         # The payload is a fresh subdirectory (mkdtemp's is mode 0700, too strict for a server user).
         payload = tmp / "version"
-        try:
-            archive.write_out(str(payload), verbose=False)
-        except tf.errors.ResourceExhaustedError as err:  # TensorFlow's own error for a full disk
-            raise OSError(errno.ENOSPC, f"No space left to write the SavedModel under {str(base)!r} "
-                                        f"({err.message.splitlines()[0][:200]})") from err
+        _write_out(archive, payload, tf)
         card_fields["saved_model_sha256"] = sha256(payload / "saved_model.pb")
-        card_fields["exported_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        card_fields["exported_at"] = _now()
         (payload / CARD_DIR).mkdir()
         (payload / CARD_DIR / CARD_FILE).write_text(json.dumps(card_fields, indent=2, default=_jsonable) + "\n")
         return _publish(payload, base)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_out(archive, directory, tf):
+    try:
+        archive.write_out(str(directory), verbose=False)
+    except tf.errors.ResourceExhaustedError as err:  # TensorFlow's own error for a full disk
+        raise OSError(errno.ENOSPC, f"No space left to write the SavedModel under {str(directory.parent)!r} "
+                                    f"({err.message.splitlines()[0][:200]})") from err
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _store_variables_once(archive):
@@ -489,8 +521,8 @@ def load_weights(model, source):
 class _CallableModule(types.ModuleType):
     """``nnzoo.export`` is this module, and calling it is ``export(...)``: both spellings keep working."""
 
-    def __call__(self, model, path, *, card=None, metadata=None):
-        return export(model, path, card=card, metadata=metadata)
+    def __call__(self, model, path, *, format="savedmodel", quantize=None, card=None, metadata=None):
+        return export(model, path, format=format, quantize=quantize, card=card, metadata=metadata)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -386,15 +386,16 @@ def test_cli_export_from_weights_file_and_run_dir(tmp_path, capsys, monkeypatch)
     (tmp_path / "run").mkdir()
     trained.save(tmp_path / "run" / "model.keras")
     (tmp_path / "meta.json").write_text(json.dumps({"test_accuracy": 0.9542, "data": "mnist"}))
-    monkeypatch.chdir(tmp_path)  # the default --out is savedmodels/NAME
+    monkeypatch.chdir(tmp_path)  # the default --out is exports/NAME, never the shipped weights' savedmodels/
     assert cli.main(["export", "shallow_sigmoid", "--weights", "net.weights.h5"]) == 0
     assert cli.main(["export", "shallow_sigmoid", "--weights", "run", "--metadata", "meta.json"]) == 0
-    assert capsys.readouterr().out.split() == [str(Path("savedmodels/shallow_sigmoid") / v) for v in "12"]
+    assert capsys.readouterr().out.split() == [str(Path("exports/shallow_sigmoid") / v) for v in "12"]
+    assert not (tmp_path / "savedmodels").exists()
     expected = keras.ops.convert_to_numpy(trained(x))
     for version in ("1", "2"):
-        np.testing.assert_allclose(_served_probabilities(tmp_path / "savedmodels/shallow_sigmoid" / version, x),
+        np.testing.assert_allclose(_served_probabilities(tmp_path / "exports/shallow_sigmoid" / version, x),
                                    expected, atol=1e-6)
-    card = nnzoo.export.read_card(tmp_path / "savedmodels/shallow_sigmoid/2")
+    card = nnzoo.export.read_card(tmp_path / "exports/shallow_sigmoid/2")
     assert card["test_accuracy"] == 0.9542
 
 
