@@ -214,9 +214,9 @@ def _trained_model(name, weights):
         raise ValueError(f"--weights {weights} is an exported SavedModel, not weights to export: serve it as it is "
                          f"(its signature needs no nnzoo). Export from the weights it came from: 'mnist', a run "
                          f"directory, a .keras or a .weights.h5 file.")
-    ensemble = card.is_ensemble
-    run = rundir.member_dirs(path, [1])[0] if ensemble else pretrained.run_weights(path).parent
-    recipe = rundir.read_json(run / rundir.RECIPE, "a run's recipe") if (run / rundir.RECIPE).is_file() else None
+    ensemble, directory = card.is_ensemble, rundir.RunDir(path)
+    run = directory.members([1])[0] if ensemble else directory.best_run()
+    recipe = run.recipe()
     if recipe is None:  # a directory with a model but no record of its training: the card's recipe
         return registry.build(name, compile=False, weights=str(path)), {}
     if recipe.get("name") != card.architecture.get("member", name):
@@ -225,15 +225,13 @@ def _trained_model(name, weights):
     overrides = {k: v for k, v in recipe.items()
                  if k in options.BUILD_RECIPE_KEYS or (k in card.architecture and k != "member")}
     if ensemble:
-        overrides["n_members"] = len(rundir.existing(path, "member"))
+        overrides["n_members"] = len(directory.members())
     model = registry.build(name, compile=False, weights=str(path),
                            **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
     measured = {"recipe": recipe}
-    result_file = path / rundir.SUMMARY if ensemble else run / "result.json"
-    if result_file.is_file() and not recipe.get("n_test"):  # a score on all 10,000 test images
-        result = rundir.read_json(result_file, "a run's result")
-        selected = ensemble or pretrained.run_weights(path).name == rundir.SELECTED_WEIGHTS
-        if selected:
+    result = directory.summary() if ensemble else run.result()
+    if result is not None and not recipe.get("n_test"):  # a score on all 10,000 test images
+        if ensemble or directory.trained_weights() == run.selected_file:  # the score of the weights exported
             measured["test_accuracy"] = result["test_accuracy"]
     return model, measured
 

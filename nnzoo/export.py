@@ -60,7 +60,6 @@ import numpy as np
 
 from nnzoo import data, formats, rundir, weights_io
 from nnzoo.files import sha256
-from nnzoo.rundir import run_dir_model
 
 __all__ = ["export", "load", "load_weights", "read_card", "CARD_FILE", "SIGNATURE_NAME"]
 
@@ -409,9 +408,11 @@ def load(path, *, compile=True):
     """Load a Keras model saved by nnzoo: a ``.keras`` file or a run directory.
 
     Args:
-        path: a ``.keras`` file, or a run directory holding ``model.keras``
-            (the final model) or, failing that, its latest
-            ``checkpoint-EPOCH.keras`` (an unfinished or interrupted run).
+        path: a ``.keras`` file, or a run directory: its trained model
+            (``rundir.RunDir.load_model``: the best run's ``model.keras``, or
+            the checkpoint of an unfinished run, with the weights of the
+            epoch the protocol picks, the same weights as
+            ``build(NAME, weights=path)``).
         compile: passed to ``keras.models.load_model``.
 
     Returns:
@@ -445,13 +446,8 @@ def load(path, *, compile=True):
         saved_model = _saved_model_in(path)
         if saved_model is not None:
             raise ValueError(_tfsm_hint(path, saved_model))
-        found = run_dir_model(path)
-        if found is not None:
-            return weights_io.read_keras_file(found, compile=compile)
-        raise ValueError(
-            f"The directory {str(path)!r} holds neither {' nor '.join(_RUN_DIR_FILES)}. Expected a .keras "
-            f"file or a run directory."
-        )
+        # The trained model (rundir.RunDir): the best run's model with its weights at the protocol's epoch.
+        return rundir.RunDir(path).load_model(compile=compile, read=weights_io.read_keras_file)
     if path.name in ("saved_model.pb", "saved_model.pbtxt"):
         raise ValueError(_tfsm_hint(path, path.parent))
     if path.name.endswith(".weights.h5"):

@@ -48,7 +48,7 @@ from typing import Mapping, Optional
 from nnzoo import downloads, rundir, weights_io
 from nnzoo.files import sha256, tree_sha256
 from nnzoo.naming import natural_key
-from nnzoo.rundir import SELECTED_WEIGHTS, load_model_file, run_dir_model
+from nnzoo.rundir import RunDir, load_model_file
 
 __all__ = ["Weights", "BASE_URL", "TAG", "FORMATS", "get", "names", "file_path", "local_path", "available", "places",
            "cache_dir", "pack", "packed_sha256", "sha256", "WeightsError"]
@@ -347,23 +347,13 @@ def load_into(model, path, registered=()):
 
 
 def run_weights(run_dir):
-    """The weights a run directory stands for: its best run's weights at the protocol's epoch.
-
-    A directory of several runs (``summary.json`` with ``best_run``) stands for
-    its best run; a run stands for its ``selected.weights.h5`` when it has one,
-    else for its model (``nnzoo.load``'s choice).
+    """The weights a run directory stands for (``rundir.RunDir.trained_weights``): its best run's weights at the
+    protocol's epoch (``selected.weights.h5``), else its model file.
     """
-    run_dir = Path(run_dir)
     try:
-        best = rundir.best_run_dir(run_dir)
+        found = RunDir(run_dir).trained_weights()
     except ValueError as err:
         raise WeightsError(str(err)) from None
-    if best is not None and best != run_dir and best.is_dir():
-        run_dir = best
-    selected = run_dir / SELECTED_WEIGHTS
-    if selected.is_file():
-        return selected
-    found = run_dir_model(run_dir)
     if found is None:
         raise WeightsError(f"The run directory {str(run_dir)!r} holds no weights yet (no selected.weights.h5, "
                            f"model.keras or checkpoint). Train it first: nnzoo train NAME --out {run_dir}")
@@ -372,9 +362,8 @@ def run_weights(run_dir):
 
 def _load_members(model, members, run_dir):
     """An ensemble's run directory: each member's final model (what its vote was measured on)."""
-    for index, member in enumerate(members, start=1):
-        member_dir, = rundir.member_dirs(run_dir, [index])
-        found = run_dir_model(member_dir)
+    for member, directory in zip(members, RunDir(run_dir).members(range(1, len(members) + 1))):
+        member_dir, found = directory.path, directory.latest_model_file()
         if found is None:
             raise WeightsError(f"{member_dir} holds no trained model yet. Finish the ensemble's "
                                f"training first: nnzoo train {model.name} --out {run_dir}")
