@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from nnzoo import rundir
-from nnzoo.rundir import load_model_file, run_dir_model
+from nnzoo.rundir import load_model_file
 
 __all__ = ["load", "is_saved_model", "checked_path", "read_card", "read_keras_file", "CARD_DIR", "CARD_FILE"]
 
@@ -69,7 +69,8 @@ def load(model, source, registered=()):
     Args:
         model: the built ``keras.Model`` to fill.
         source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
-            (its ``model.keras``, else the checkpoint its history points to) or
+            (its trained model, ``rundir.RunDir.trained_weights``: the best
+            run's weights at the protocol's epoch, as ``build(weights=)``) or
             a SavedModel version directory of ``nnzoo.export`` (its variables,
             checked to compute what the SavedModel's ``serving_default`` does).
         registered: the registered network names: a ``.keras`` model saved
@@ -92,7 +93,10 @@ def load(model, source, registered=()):
             raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r} "
                              f"({type(err).__name__}: {' '.join(str(err).split())[:300]}); the model keeps its weights.") from err
         return model
-    file = run_dir_model(source) if source.is_dir() else source
+    # A run directory stands for its trained model (rundir.RunDir): the best run's weights at the protocol's epoch.
+    file = rundir.RunDir(source).trained_weights() if source.is_dir() else source
+    if source.is_dir() and file is not None and file.name.endswith(".weights.h5"):
+        return load(model, file, registered)
     if file is None:
         raise ValueError(f"The directory {str(source)!r} holds no model.keras or checkpoint to load weights from.")
     if file.suffix != ".keras":

@@ -139,3 +139,33 @@ def test_train_refuses_a_planted_link_and_leaves_the_victim_untouched(tmp_path, 
     assert len(err.strip().splitlines()) == 1 and f"{planted}' is a symbolic link (to '{victim}')" in err, err
     assert victim.read_text() == "precious"
     assert not (out / rundir.RECIPE).is_symlink() and (out / planted).is_symlink()
+
+
+# -- the trained model: every reader means the same weights (#31)
+
+
+def test_every_reader_of_a_run_directory_yields_the_protocols_pick(tmp_path, capsys, mnist_split):
+    from nnzoo import export, training
+    from nnzoo.protocols import Protocol
+
+    out = tmp_path / "runs"
+    result = training.train("shallow_sigmoid", epochs=2, runs=2, data="mnist[:300]", n_validation=200, n_test=200,
+                            verbose=0, hidden=(8,), protocol=Protocol(shuffle=True, rule="first_test"), out=out)
+    best = RunDir(out).best_run()
+    assert best.path == out / f"run-{result.best_run + 1}" and result.best_epoch == 0
+    picked = nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False)
+    picked.load_weights(best.selected_file)
+    final = rundir.load_model_file(best.model_file, compile=False).get_weights()
+    expected = picked.get_weights()
+    assert any(not (a == b).all() for a, b in zip(expected, final)), "the final and the selected epoch must differ"
+
+    def same(weights):
+        return len(weights) == len(expected) and all((a == b).all() for a, b in zip(weights, expected))
+
+    assert same(nnzoo.build("shallow_sigmoid", hidden=(8,), weights=str(out)).get_weights())
+    assert same(nnzoo.load(out).get_weights())
+    assert same(export.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), out).get_weights())
+    assert cli.main(["export", "shallow_sigmoid", "--weights", str(out), "--out", str(tmp_path / "sm")]) == 0
+    version = Path(capsys.readouterr().out.strip().splitlines()[-1])
+    served = export.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), version)
+    assert same(served.get_weights())
