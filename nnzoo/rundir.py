@@ -391,9 +391,10 @@ class RunDir:
         _refuse_link(run.selected_file, "read weights")
         return run.selected_file if run.selected_file.is_file() else run.latest_model_file()
 
-    def load_model(self, compile=True):
+    def load_model(self, compile=True, read=None):
         """The trained model as a ``keras.Model``: the best run's model file with its selected weights.
 
+        ``read``: the function that loads a ``.keras`` file (default ``load_model_file``).
         Raises ``ValueError`` when the directory holds no model yet.
         """
         import warnings  # noqa: PLC0415
@@ -403,7 +404,7 @@ class RunDir:
         if found is None:
             raise ValueError(f"The directory {str(self.path)!r} holds neither {' nor '.join(MODEL_FILES)}. Expected "
                              f"a .keras file or a run directory.")
-        model = load_model_file(found, compile=compile)
+        model = (read or load_model_file)(found, compile=compile)
         weights = self.trained_weights()
         if weights is not None and weights != found:
             with warnings.catch_warnings():  # a compile=False model has no optimizer to restore
