@@ -33,16 +33,18 @@ Example:
 """
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from nnzoo import rundir
-from nnzoo.rundir import read_json
+from nnzoo.rundir import RunDir
 
 __all__ = [
     "load_history",
+    "output_path",
     "accuracy_curves",
     "overfitting",
     "train_vs_test",
@@ -83,8 +85,26 @@ def _save(fig, out):
     return fig
 
 
+def output_path(out, run, kind):
+    """Where ``nnzoo plot --kind KIND RUN --out OUT`` writes: ``OUT``, or ``OUT/NAME-KIND.png`` for a directory.
+
+    ``NAME`` is the run's directory name. A dangling symbolic link as ``OUT``
+    is refused, naming where it points.
+    """
+    out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out {out} is a broken symbolic link (to {os.readlink(out)!r}, which does not exist). "
+                         f"Remove the link, or pass another --out.")
+    if out.is_dir():
+        source = Path(run)
+        name = (source.parent if source.is_file() else source).resolve().name or "plot"
+        return out / f"{name}-{kind}.png"
+    return out
+
+
 def _read_history(path):
-    history = read_json(path, "a run's history")
+    """A history file given by its path (a run directory's is read by ``RunDir.history``)."""
+    history = rundir.read_json(path, "a run's history")
     if not isinstance(history, list) or not all(isinstance(entry, Mapping) for entry in history):
         raise ValueError(f"{str(path)!r} is not a run history: expected a list of per-epoch objects, as nnzoo.train "
                          f"writes, received a JSON {type(history).__name__}.")
@@ -106,13 +126,14 @@ def _history_source(run):
             f"No such run: {str(path)!r}. Expected a run directory holding history.json "
             f"(written by nnzoo.train / nnzoo train) or a history.json file."
         )
-    if (path / rundir.HISTORY).is_file():
-        return _read_history(path / rundir.HISTORY), path.name
-    runs = [p.name for p in rundir.existing(path, "run")]
-    members = [p.name for p in rundir.existing(path, "member")]
-    best = rundir.best_run_dir(path) if runs else None
-    if best is not None and (best / rundir.HISTORY).is_file():
-        return _read_history(best / rundir.HISTORY), path.name
+    directory = RunDir(path)
+    if directory.history_file.is_file():
+        return directory.history(), path.name
+    runs = [run.path.name for run in directory.runs()]
+    members = [member.path.name for member in directory.members()]
+    best = directory.best_run() if runs and directory.summary_file.is_file() else None
+    if best is not None and best.history_file.is_file():
+        return best.history(), path.name
     if runs:
         raise ValueError(
             f"{path} holds runs ({', '.join(runs)}) and no summary.json naming the best; "

@@ -318,3 +318,28 @@ def test_cli_plot_without_matplotlib_says_what_to_install(tmp_path, capsys, monk
     run = str(_run(tmp_path, "a"))
     assert cli.main(["plot", run, "--kind", "accuracy", "--out", str(tmp_path / "a.png")]) == 2
     assert 'pip install "nnzoo[plots]"' in capsys.readouterr().err
+
+
+def test_plot_into_an_existing_directory_writes_name_kind_png_and_prints_it(tmp_path, capsys):
+    run = str(_run(tmp_path, "conv2", epochs=3))
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    assert cli.main(["plot", run, "--kind", "accuracy", "--out", str(figures)]) == 0
+    assert capsys.readouterr().out.strip() == str(figures / "conv2-accuracy.png")
+    assert _is_png(figures / "conv2-accuracy.png") and not (tmp_path / "figures.png").exists()
+
+
+def test_a_dangling_link_as_out_says_it_is_a_broken_link(tmp_path, capsys):
+    run = str(_run(tmp_path, "conv2", epochs=3))
+    (tmp_path / "p.png").symlink_to(tmp_path / "gone" / "p.png")
+    assert cli.main(["plot", run, "--kind", "accuracy", "--out", str(tmp_path / "p.png")]) == 2
+    err = capsys.readouterr().err
+    assert f"p.png is a broken symbolic link (to '{tmp_path / 'gone' / 'p.png'}'" in err
+    assert not (tmp_path / "gone").exists()
+
+
+def test_a_history_file_in_a_run_directory_is_read_through_rundir(tmp_path):
+    run = _run(tmp_path, "conv2", epochs=3)
+    (run / "history.json").write_text("5")
+    with pytest.raises(ValueError, match=r"history.json' \(a run's history\) holds a number; expected a list"):
+        plots.load_history(run)
