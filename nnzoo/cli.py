@@ -268,24 +268,25 @@ def _plot(args):
             raise ValueError(f"--kind {kind} draws one run; received {len(runs)}: {' '.join(runs)}")
         if args.labels and kind not in ("accuracy", "costs"):
             raise ValueError(f"--labels applies to --kind accuracy and costs, not {kind}")
+        out = plots.output_path(args.out, runs[0], kind)  # OUT/NAME-KIND.png when OUT is a directory
         if kind == "accuracy":
             plots.accuracy_curves(runs, metric=args.metric, labels=args.labels, title=title,
-                                  ylim=args.ylim, out=args.out)
+                                  ylim=args.ylim, out=out)
         elif kind == "overfitting":
-            plots.overfitting(runs[0], title=title, out=args.out)
+            plots.overfitting(runs[0], title=title, out=out)
         elif kind == "train-vs-test":
-            plots.train_vs_test(runs[0], ylim=args.ylim, title=title, out=args.out)
+            plots.train_vs_test(runs[0], ylim=args.ylim, title=title, out=out)
         elif kind == "costs":
-            plots.training_costs(runs, labels=args.labels, title=title, out=args.out)
+            plots.training_costs(runs, labels=args.labels, title=title, out=out)
         else:
-            plots.filters(runs[0], layer=args.layer, title=title, out=args.out)
+            plots.filters(runs[0], layer=args.layer, title=title, out=out)
     except ImportError as err:
         print(f"nnzoo plot needs matplotlib: pip install \"nnzoo[plots]\" ({err})", file=sys.stderr)
         return 2
     except (ValueError, OSError) as err:
         print(f"nnzoo plot: {err}", file=sys.stderr)
         return 2
-    print(args.out)
+    print(out)
     return 0
 
 
