@@ -164,7 +164,8 @@ def _train(args):
               f"Re-run the same command to resume.", file=sys.stderr)
         return 130
     if args.quiet:
-        print(f"{result.name}: {100 * result.reported:.2f}% ({result.protocol}); run dir {result.run_dir}")
+        print(f"{result.name}: {100 * result.reported:.2f}% ({result.protocol}); book {result.book.text()}; "
+              f"run dir {result.run_dir}")
     return 0
 
 

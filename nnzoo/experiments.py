@@ -19,11 +19,11 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
-from nnzoo import data, records, registry
+from nnzoo import comparison, data, records, registry
 from nnzoo.protocols import Protocol
 from nnzoo.recipe import Recipe
 
-__all__ = ["Experiment", "BookNumber", "Recipe", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "train", "run"]
+__all__ = ["Experiment", "BookNumber", "Recipe", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "book_for", "train", "run"]
 
 DEFAULT_OUT = Path("runs") / "experiments"
 
@@ -337,20 +337,62 @@ def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_vali
     given = {key: value for key, value in given.items() if value is not None}
     if isinstance(target, Experiment):
         target = target.id
+    experiment = None
     if isinstance(target, str) and target in _BY_ID:
         experiment = get(target)
         out = out or Path("runs") / f"{target}-seed{seed}"
         seed += experiment.seed_offset
-        recipe, book_number = experiment.recipe.replace(runs=1), _book(experiment)
+        recipe = experiment.recipe.replace(runs=1)
     elif isinstance(target, Recipe):
-        recipe, book_number = target, ()
+        recipe = target
     else:
-        return training.train(target, seed=seed, out=out, **given, **kwargs)
+        comparison = given.get("book", _compared(target, given, kwargs))
+        result = training.train(target, seed=seed, out=out, **{**given, "book": comparison}, **kwargs)
+        result.book = comparison
+        return result
     settings = {"epochs": recipe.epochs, "data": recipe.data, "runs": recipe.runs, "n_validation": recipe.n_validation,
-                "monitor": recipe.monitor, "protocol": recipe.protocol, "book": book_number, **given}
+                "monitor": recipe.monitor, "protocol": recipe.protocol, **given}
     overrides = {key: kwargs.pop(key) for key in list(kwargs) if key not in _TRAIN_OPTIONS}
-    return training.train(recipe.network, seed=seed, out=out, **settings, **kwargs,
-                          **{**recipe.overrides, **overrides})
+    comparison = given.get("book", _compared(recipe.network, settings, {**recipe.overrides, **overrides},
+                                             experiment))
+    result = training.train(recipe.network, seed=seed, out=out, **{**settings, "book": comparison}, **kwargs,
+                            **{**recipe.overrides, **overrides})
+    result.book = comparison
+    return result
+
+
+def book_for(recipe, experiment=None):
+    """The book's number a run of ``recipe`` stands beside, and the keys in which its recipe differs.
+
+    Args:
+        recipe: the ``nnzoo.recipe.Recipe`` the run trains (its network, changes, epochs, data, runs,
+            protocol and evaluation subset).
+        experiment: the book experiment to compare with (an ``Experiment`` or its id); default: the
+            experiment that trains the same network and architecture with the fewest differences.
+
+    Returns:
+        A ``nnzoo.comparison.BookComparison``: ``.text()`` is e.g. ``"99.06% test (C6-04; this run
+        differs: epochs 1 vs 60, ...)"``; false (``no number in the book``) when the book reports no
+        accuracy for it, or when no book experiment trains this architecture.
+
+    >>> print(book_for(Recipe("conv2", epochs=1)).differences_text())
+    epochs 1 vs 60, runs 1 vs 3
+    """
+    if experiment is None:
+        return comparison.closest(recipe, EXPERIMENTS)
+    return comparison.against(recipe, get(experiment) if isinstance(experiment, str) else experiment)
+
+
+def _compared(network, settings, overrides, experiment=None):
+    """The book's number for what ``train`` is about to run, and how its recipe differs from the book's
+    (``book_for``); no number when the arguments are not a recipe (``train`` then says what is wrong
+    with them)."""
+    changes = {key: value for key, value in overrides.items() if key not in _TRAIN_OPTIONS}
+    fields = {key: settings.get(key) for key in ("epochs", "data", "n_validation", "protocol")}
+    try:
+        return book_for(Recipe(network, changes, runs=settings.get("runs") or 1, **fields), experiment)
+    except (ValueError, TypeError):
+        return comparison.NO_NUMBER
 
 
 _TRAIN_OPTIONS = ("verbose", "n_test", "announce", "callbacks", "processes")

@@ -18,6 +18,8 @@ import numpy as np
 
 from nnzoo import data, registry
 from nnzoo.epoch import fit_epoch, single_threaded_ops
+from nnzoo.experiments import book_for
+from nnzoo.recipe import Recipe
 
 
 def test_count(model, test):
@@ -61,6 +63,9 @@ def main():
           f"{time.perf_counter() - started:.0f} s)")
     print(f"book:     {book.accuracy:.2f}% ({book.protocol}; {book.experiment}, {book.source}, "
           f"{registry.book_url(1)})")
+    compared = book_for(Recipe(args.model, epochs=epochs), book.experiment)
+    if compared.differences:  # an honest comparison says how this run's recipe differs from the book's
+        print(f"differs:  {compared.differences_text()} (this run vs the book's)")
 
 
 if __name__ == "__main__":

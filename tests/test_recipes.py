@@ -61,6 +61,7 @@ def test_ch1_network_main_job_runs(monkeypatch, capsys, mnist_split):
     runpy.run_path(str(RECIPES / "ch1_network.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "Epoch 0:" in out and "book:     95.42%" in out
+    assert "differs:  epochs 1 vs 30, runs 1 vs 3 (this run vs the book's)" in out  # #30: an honest comparison
 
 
 def test_baselines_recipe(tmp_path, monkeypatch, capsys, mnist_split):
