@@ -103,8 +103,9 @@ def write_bytes(path, data):
     except OSError as err:
         os.close(handle)
         tmp.unlink(missing_ok=True)
-        raise OSError(err.errno, f"{err.strerror} while writing (nothing was half written: the previous file, if "
-                                 f"any, is as it was)", str(path)) from None
+        raise OSError(err.errno, f"{err.strerror} while writing {path}; nothing was half written (the previous "
+                                 f"file, if any, is as it was). Free some space, then re-run the same command to "
+                                 f"resume") from None
     os.close(handle)
     os.replace(tmp, path)
 

@@ -7,6 +7,8 @@ a record of another JSON type is named (#29.12), a failed write leaves nothing h
 import errno
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -108,9 +110,10 @@ def test_a_full_disk_leaves_nothing_half_written(tmp_path, monkeypatch):
         return min(len(data), 5)  # a first short write, then the disk is full
 
     monkeypatch.setattr(rundir.os, "write", full)
-    with pytest.raises(OSError, match="No space left on device while writing .*nothing was half written") as caught:
+    with pytest.raises(OSError, match=f"No space left on device while writing {target}; nothing was half written"
+                                      f".*re-run the same command to resume") as caught:
         rundir.write_bytes(target, b"new weights, longer than five bytes")
-    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert caught.value.errno == errno.ENOSPC
     assert target.read_bytes() == b"the previous weights"
     assert sorted(p.name for p in tmp_path.iterdir()) == [rundir.SELECTED_WEIGHTS]
 
@@ -169,3 +172,23 @@ def test_every_reader_of_a_run_directory_yields_the_protocols_pick(tmp_path, cap
     version = Path(capsys.readouterr().out.strip().splitlines()[-1])
     served = export.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), version)
     assert same(served.get_weights())
+
+
+def test_a_full_disk_during_training_is_one_line_and_resumable(tmp_path, capsys, mnist_split):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode:
+        pytest.skip(f"cannot mount a 1 MB tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        command = ["train", "network2", "--epochs", "2", "--data", "mnist[:300]", "--set", "hidden=[300]", "-q"]
+        assert cli.main([*command, "--out", str(disk / "run")]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "No space left on device while writing" in err, err
+        left = sorted(p.name for p in (disk / "run").iterdir())
+        assert not [name for name in left if name.endswith(".tmp") or name == rundir.LOCK], left
+        shutil.copytree(disk / "run", tmp_path / "run")
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert cli.main([*command, "--out", str(tmp_path / "run")]) == 0  # with space again, the same command resumes
+    assert len(RunDir(tmp_path / "run").history()) == 2
