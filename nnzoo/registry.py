@@ -226,7 +226,7 @@ def build(name, weights=None, **overrides):
             ``.weights.h5`` file, a ``.keras`` file, a run directory of
             ``nnzoo train`` (its best run's weights at the epoch the protocol
             picked) or a SavedModel version directory of ``nnzoo export`` (its
-            variables, checked to compute what it serves). With ``"mnist"``, training overrides (``eta``, ``lmbda``,
+            variables, read as data once its nnzoo card names this network). With ``"mnist"``, training overrides (``eta``, ``lmbda``,
             ...) are allowed for fine-tuning; architecture overrides are not.
 
     Returns:
