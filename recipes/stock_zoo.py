@@ -72,10 +72,9 @@ def _is_weights_source(experiment):
 
 def _progress(experiment, out):
     """How far an unfinished experiment's runs are, from their histories: `` (epochs done: 15, 15, 14 of 60)``."""
-    directories = (rundir.existing(out / experiment.id, "member") if registry.card(experiment.model).is_ensemble
-                   else rundir.run_dirs(out / experiment.id, experiment.runs))
-    done = [len(rundir.read_json(d / rundir.HISTORY, "a run's history")) if (d / rundir.HISTORY).is_file() else 0
-            for d in directories]
+    directory = rundir.RunDir(out / experiment.id)
+    runs = directory.members() if registry.card(experiment.model).is_ensemble else directory.runs(experiment.runs)
+    done = [run.epochs_done() for run in runs]
     return f" (epochs done: {', '.join(map(str, done))} of {experiment.settings()['epochs']})" if any(done) else ""
 
 
@@ -90,16 +89,17 @@ def _complete(experiment, out, ships=True):
     record = rundir.read_json(run_dir / records.FILE, "an experiment's record")
     if not record.get("measured"):  # a divergence completes an experiment, but leaves nothing to ship
         return False
-    runs = [run_dir, *rundir.existing(run_dir, "run"), *rundir.existing(run_dir, "member")]
-    histories = [d / rundir.HISTORY for d in runs if (d / rundir.HISTORY).is_file()]
-    if not histories or any(len(rundir.read_json(path, "a run's history")) != record["epochs"] for path in histories):
+    directory = rundir.RunDir(run_dir)
+    histories = [run.history() for run in (directory, *directory.runs(), *directory.members())
+                 if run.history_file.is_file()]
+    if not histories or any(len(history) != record["epochs"] for history in histories):
         return False
     if not ships:
         return True
     shipped = pretrained.get(experiment.model)
     if shipped is not None and shipped.experiment == experiment.id and shipped.date == record.get("date"):
         return True
-    return any(run_dir.rglob("selected.weights.h5"))
+    return any(run_dir.rglob(rundir.SELECTED_WEIGHTS))
 
 
 def _members_from_runs(experiment, out):
@@ -109,15 +109,14 @@ def _members_from_runs(experiment, out):
     (a run of another recipe is refused, not reused) and finds it complete."""
     member = registry.card(experiment.model).architecture["member"]
     source = out / experiments.for_weights(member).id
-    for run in rundir.existing(source, "run"):
-        target = rundir.member_dirs(out / experiment.id, [int(run.name.split("-")[-1])])[0]
-        history = run / rundir.HISTORY
-        if target.exists() or not history.is_file():
+    for run in rundir.RunDir(source).runs():
+        target = rundir.RunDir(out / experiment.id).members([int(run.path.name.split("-")[-1])])[0].path
+        if target.exists() or not run.history_file.is_file():
             continue
-        if not rundir.checkpoint(run, len(rundir.read_json(history, "a run's history"))).is_file():
+        if not run.checkpoint(len(run.history())).is_file():
             continue  # a checkout without run weights: nothing to reuse
-        shutil.copytree(run, target)
-        print(f"  {target} starts as {run} (the same seed and recipe)", flush=True)
+        shutil.copytree(run.path, target)
+        print(f"  {target} starts as {run.path} (the same seed and recipe)", flush=True)
 
 
 def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
@@ -129,7 +128,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
     shelf = Path(shelf)
     shelf.mkdir(parents=True, exist_ok=True)
     record = rundir.read_json(run_dir / records.FILE, "an experiment's record")
-    summary = rundir.read_json(run_dir / rundir.SUMMARY, "an experiment's summary")
+    summary = rundir.RunDir(run_dir).summary()
     best = summary["runs"][summary["best_run"]]
     ensemble = registry.card(name).is_ensemble
     test = training.load_data("mnist").test
@@ -147,7 +146,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR):
         stored_as = "weights.h5"
     shipped = registry.build(name, compile=False, weights=str(target))  # measure what ships, read back
     accuracy = _accuracy(shipped, test)
-    history = rundir.read_json(Path(best["run_dir"]) / rundir.HISTORY, "a run's history")
+    history = rundir.RunDir(run_dir).child(Path(best["run_dir"]).name).history()  # run-K / member-K inside
     if ensemble:
         selected_by = {"split": "test", "accuracy": summary["reported"]}
     else:
