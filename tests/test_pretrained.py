@@ -461,3 +461,15 @@ def test_an_archive_member_outside_it_or_not_a_plain_file_is_refused(tmp_path, m
     with pytest.raises(ValueError, match=rf"holds '{member}', which is not a plain file inside the archive"):
         downloads.extract(archive, tmp_path / "into", limit=1000)
     assert not (tmp_path / "into").exists() and not (tmp_path / "outside").exists()
+
+
+def test_a_dropout_network_refuses_a_saved_model_exported_before_network3s_dropout(tmp_path):
+    """Its weights stood for Keras's inverted dropout: the card's date tells, without running the SavedModel."""
+    version = nnzoo.export(nnzoo.build("conv2_dropout", compile=False, seed=0), tmp_path / "conv2_dropout")
+    card_file = version / "assets.extra" / "nnzoo_card.json"
+    card = json.loads(card_file.read_text())
+    card["exported_at"] = "2026-12-01T06:38:15+00:00"  # the inverted-dropout conv2_dropout/3's
+    card_file.write_text(json.dumps(card))
+    with pytest.raises(pretrained.WeightsError, match=r"exported 2026-12-01T06:38:15\+00:00, before nnzoo used "
+                                                      r"network3's dropout"):
+        nnzoo.build("conv2_dropout", weights=str(version), compile=False)
