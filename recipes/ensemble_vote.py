@@ -18,7 +18,6 @@ import keras
 import numpy as np
 
 from nnzoo import data, layers, rundir
-from nnzoo.rundir import run_dir_model
 
 
 def main():
@@ -32,11 +31,11 @@ def main():
     except data.DataError as err:  # no data: the message says how to provide it, without a traceback
         raise SystemExit(f"ensemble_vote.py: {err}") from None
     members, probabilities = [], []
-    for member_dir in rundir.existing(args.run_dir, "member"):
-        path = run_dir_model(member_dir)
+    for member in rundir.RunDir(args.run_dir).members():
+        member_dir, path = member.path, member.latest_model_file()  # what the vote was measured on
         if path is None:
-            raise SystemExit(f"{member_dir} holds no model.keras or checkpoint-EPOCH.keras")
-        epochs = None if path.name == "model.keras" else int(path.stem.split("-")[-1])
+            raise SystemExit(f"{member_dir} holds no {' or '.join(rundir.MODEL_FILES)}")
+        epochs = None if path == member.model_file else int(path.stem.split("-")[-1])
         model = keras.models.load_model(path)
         p = model.predict(test.x, batch_size=1000, verbose=0)
         probabilities.append(p)
