@@ -134,7 +134,7 @@ def read_keras_file(path, compile=True):
             f"in safe mode (a Python lambda, or a custom function that was not registered with "
             f"@keras.saving.register_keras_serializable). Nothing from the file was run: safe mode stays on. "
             f"Import the module that registers it first, or save the model without it. (Keras: "
-            f"{str(err).splitlines()[0][:200]})"
+            f"{str(err).split('. ')[0][:200]}.)"
         ) from None
 
 
