@@ -22,6 +22,7 @@ import nnzoo
 from nnzoo import demo, demo_models
 
 BROWSER_DIR = Path(__file__).parent / "browser"
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "demo.json"
 DRIVER = BROWSER_DIR / "check_site.mjs"
 N_CHECK = 200
 # Official test images: some of the first ones, and two the shipped ensemble gets wrong (docs/figures/p34).
@@ -155,3 +156,28 @@ def test_bad_arguments_are_refused(tmp_path):
         demo.build(tmp_path, check_images=0)
     with pytest.raises(FileNotFoundError, match="nnzoo demo --build"):
         demo.server(tmp_path)
+
+
+def test_recorded_measurement():
+    """bench/results/demo.json (tests/browser/measure.py): every shipped network checked on all 10,000 test
+    images, int8 only where it gives the Keras digit on >= 99.9%, the page within ~30 MB, and the samples above
+    among the images where every network's file gives the Keras digit."""
+    results = json.loads(RESULTS.read_text())
+    assert [entry["name"] for entry in results["networks"]] == nnzoo.list_models(pretrained=True)
+    assert results["runtime"]["version"] == demo.RUNTIME["version"]
+    for entry in results["networks"]:
+        assert entry["checked_images"] == 10000 and entry["agreement"] >= demo_models.MIN_AGREEMENT
+        assert entry["quantization"] == ("int8" if entry["int8_agreement"] >= demo_models.MIN_AGREEMENT else "float32")
+        assert len(entry["disagreements"]) == round(10000 * (1 - entry["agreement"]))
+        assert not set(SAMPLES) & set(entry["disagreements"]), entry["name"]
+    assert results["page_bytes"] == sum(results["page_bytes_by_part"].values()) <= 30e6
+    assert all(load["first_answer_ms"] < load["all_answers_ms"] for load in results["cold_loads"])
+
+
+def test_command_line(tmp_path, capsys):
+    from nnzoo import cli
+
+    args = cli.make_parser().parse_args(["demo", "--build", str(tmp_path), "--check-images", "0"])
+    assert (args.build, args.port, args.no_browser) == (str(tmp_path), 8000, False)
+    assert args.run(args) == 2  # refused before anything is built
+    assert "check_images must be an int in [1, 10000]. Received: 0." in capsys.readouterr().err

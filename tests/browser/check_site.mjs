@@ -1,6 +1,7 @@
 // Drive the system's Chromium over a built nnzoo demo site and print what the page answered, as JSON.
 //
 //   node check_site.mjs URL [--samples K,K,...] [--draw] [--screenshot FILE.png] [--timeout MS] [--bench N]
+//                                   [--viewport WxH]
 //
 // For each K, opens URL/index.html?sample=K and waits for <body data-ready="true">; with --draw, draws the
 // digits 0, 1 and 3 with mouse events on the pad (after pressing Clear) and waits for the answers. Prints
@@ -33,7 +34,8 @@ const DIGITS = {
 
 const errors = [];
 const browser = await chromium.launch({executablePath, args: ["--no-sandbox"]});
-const page = await browser.newPage({viewport: {width: 1280, height: 900}});
+const [width, height] = (option("--viewport") || "1280x900").split("x").map(Number);
+const page = await browser.newPage({viewport: {width, height}});
 page.on("console", (message) => { if (message.type() === "error") errors.push(`console: ${message.text()}`); });
 page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
 page.on("requestfailed", (request) => errors.push(`request failed: ${request.url()} ${request.failure()?.errorText}`));
