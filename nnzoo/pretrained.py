@@ -332,7 +332,8 @@ def load_into(model, path, registered=()):
     path = Path(path)
     members = [layer for layer in model.layers if layer.name.startswith("member_")]
     if path.is_dir() and members and rundir.existing(path, "member"):
-        return _load_members(model, members, path)
+        with weights_io.restored_on_failure(model):  # a member that does not fit leaves the others as they were
+            return _load_members(model, members, path)
     if path.is_dir() and not weights_io.is_saved_model(path):
         path = run_weights(path)
     try:

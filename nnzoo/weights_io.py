@@ -14,7 +14,8 @@ from pathlib import Path
 from nnzoo import rundir
 from nnzoo.rundir import load_model_file
 
-__all__ = ["load", "is_saved_model", "checked_path", "read_card", "read_keras_file", "CARD_DIR", "CARD_FILE"]
+__all__ = ["load", "is_saved_model", "checked_path", "read_card", "read_keras_file", "restored_on_failure",
+           "CARD_DIR", "CARD_FILE"]
 
 #: Where ``nnzoo.export`` puts the model card in a SavedModel version directory (TensorFlow Serving's
 #: ``assets.extra/``: files that travel with a version and are not part of the graph).
@@ -87,7 +88,7 @@ def load(model, source, registered=()):
     if source.is_file() and source.name.endswith(".weights.h5"):
         _check_h5_layout(model, source)
         try:
-            with _restored_on_failure(model):
+            with restored_on_failure(model):
                 model.load_weights(source)
         except Exception as err:  # h5py's and Keras's errors for an array that cannot be read or assigned
             raise ValueError(f"The weights in {str(source)!r} do not fit model {model.name!r} "
@@ -114,7 +115,7 @@ def load(model, source, registered=()):
             f"The weights in {str(source)!r} (model {loaded.name!r}: {len(received)} arrays) do not fit model "
             f"{model.name!r} ({len(expected)} arrays): {_first_difference(model.weights, expected, received)}."
         )
-    with _restored_on_failure(model):
+    with restored_on_failure(model):
         model.set_weights(loaded.get_weights())
     return model
 
@@ -163,7 +164,7 @@ def _load_saved_model(model, directory, registered=()):
     _check_dropout_form(model, directory, card)
     values = _checkpoint_values(model, directory)
     _check_activations(model, directory)
-    with _restored_on_failure(model):
+    with restored_on_failure(model):
         for variable, value in zip(model.variables, values):
             variable.assign(value)
     return model
@@ -273,7 +274,7 @@ def _all_layers(model):
 
 
 @contextlib.contextmanager
-def _restored_on_failure(model):
+def restored_on_failure(model):
     """Whatever fails inside leaves ``model``'s variables (and its optimizer's) exactly as they were."""
     import keras  # noqa: PLC0415
     import numpy as np  # noqa: PLC0415

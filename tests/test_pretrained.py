@@ -473,3 +473,16 @@ def test_a_dropout_network_refuses_a_saved_model_exported_before_network3s_dropo
     with pytest.raises(pretrained.WeightsError, match=r"exported 2026-12-01T06:38:15\+00:00, before nnzoo used "
                                                       r"network3's dropout"):
         nnzoo.build("conv2_dropout", weights=str(version), compile=False)
+
+
+def test_an_ensemble_run_directory_with_a_member_that_does_not_fit_changes_nothing(tmp_path):
+    run_dir = tmp_path / "ensemble"
+    for index in (1, 2, 3):
+        (run_dir / f"member-{index}").mkdir(parents=True)
+        member = nnzoo.build("conv2_dropout" if index < 3 else "conv2_relu_2fc", seed=index, compile=False)
+        member.save(run_dir / f"member-{index}" / "model.keras")
+    ensemble = nnzoo.build("conv2_dropout_ensemble", compile=False, seed=0)
+    before = _exact_copy(ensemble)
+    with pytest.raises(ValueError, match=r"member-3"):
+        pretrained.load_into(ensemble, run_dir)
+    _unchanged(ensemble, before)
