@@ -192,3 +192,11 @@ def test_a_full_disk_during_training_is_one_line_and_resumable(tmp_path, capsys,
         subprocess.run(["umount", str(disk)], check=True)
     assert cli.main([*command, "--out", str(tmp_path / "run")]) == 0  # with space again, the same command resumes
     assert len(RunDir(tmp_path / "run").history()) == 2
+
+
+def test_nnzoo_export_names_a_recipe_of_another_type(tmp_path, capsys):
+    (tmp_path / rundir.RECIPE).write_text("[]")
+    assert cli.main(["export", "network2", "--weights", str(tmp_path), "--out", str(tmp_path / "sm")]) == 2
+    err = capsys.readouterr().err
+    assert f"'{tmp_path / rundir.RECIPE}' (a run's recipe) holds a list; expected an object" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "sm").exists()
