@@ -40,7 +40,7 @@ import functools
 import keras
 import numpy as np
 
-from nnzoo import fit_checks, losses
+from nnzoo import fit_checks
 
 __all__ = ["fit_epoch", "fit_epochs_lockstep", "single_threaded_ops", "supported"]
 
@@ -133,9 +133,6 @@ def _check(model, x, y, batch_size, jit_compile, verbose):
         )
 
 
-_BOOK_COSTS = (losses.QuadraticCost, losses.CrossEntropyCost, losses.LogLikelihood)  # they take digits 0-9
-
-
 def _checked_data(models, x, y):
     """``(x, y)`` refused if there is nothing to fit, a NumPy ``x`` has a NaN or infinite pixel, or, for nnzoo's
     costs, ``y`` is not digits 0-9; one-hot ``y`` becomes the digits (``nnzoo.fit_checks``). A tensor ``x`` is
@@ -144,7 +141,7 @@ def _checked_data(models, x, y):
         fit_checks.check_images(x)
     elif not len(x):
         raise ValueError(f"x holds no images (shape {tuple(x.shape)}): there is nothing to fit.")
-    if all(isinstance(getattr(model, "loss", None), _BOOK_COSTS) for model in models):
+    if all(fit_checks.takes_digits(model) for model in models):
         y = fit_checks.labels(y)
     return x, y
 
@@ -414,7 +411,9 @@ def fit_epoch(model, x, y, *, batch_size=10, order=None, jit_compile="auto", ver
         model: a compiled Keras model (``nnzoo.build`` compiles).
         x: float32 images, shape ``(n, 28, 28, 1)`` for the nnzoo networks: a
             NumPy array or a tensor of the backend.
-        y: integer labels, shape ``(n,)`` (or whatever the model's loss takes).
+        y: integer labels, shape ``(n,)`` (or whatever the model's loss takes;
+            with nnzoo's costs, digits 0-9 or one-hot rows ``(n, 10)``, else a
+            ``ValueError``). A NumPy ``x`` with a NaN or infinite pixel is refused.
         batch_size: the mini-batch size ``m`` (the book's 10).
         order: optional integer indices into ``x``: the epoch visits
             ``x[order]`` without building it (``None``: ``x`` as it is).

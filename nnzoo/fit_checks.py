@@ -24,9 +24,17 @@ ValueError: y holds 1 label(s) that are not a digit 0-9 (y[1]=10). Received: y o
 import keras
 import numpy as np
 
-__all__ = ["check_batch_size", "check_images", "labels", "is_in_memory"]
+from nnzoo import losses
+
+__all__ = ["check_batch_size", "check_fit_data", "check_images", "labels", "is_in_memory", "takes_digits"]
 
 NUM_CLASSES = 10
+_BOOK_COSTS = (losses.QuadraticCost, losses.CrossEntropyCost, losses.LogLikelihood)
+
+
+def takes_digits(model):
+    """Whether ``model`` is compiled with one of the book's costs, which take digit labels 0-9 (or one-hot rows)."""
+    return isinstance(getattr(model, "loss", None), _BOOK_COSTS)
 _SHOWN = 3  # how many offending entries an error lists
 
 
@@ -127,9 +135,12 @@ def labels(y, name="y"):
     return y
 
 
-def check_fit_data(x, y, batch_size=None, *, default_batch_size=True):
-    """All of the above for ``fit``'s ``x``, ``y`` and ``batch_size``; returns ``(x, labels(y))``.
+def check_fit_data(x, y, batch_size=None, *, default_batch_size=True, digits=True):
+    """All of the above for ``fit``'s ``x``, ``y`` and ``batch_size``; returns ``(x, y)``.
 
+    ``digits``: ``y`` comes back as :func:`labels` gives it (one-hot rows as
+    digits), for the book's costs and their accuracy metric; ``False`` (a model
+    compiled with another loss) checks the labels and returns ``y`` as given.
     Only in-memory data (NumPy arrays, tensors) is checked; a dataset or a
     generator goes to Keras as it is.
     """
@@ -139,4 +150,5 @@ def check_fit_data(x, y, batch_size=None, *, default_batch_size=True):
     check_images(x)
     if len(y) == 0:
         raise ValueError(f"y holds no labels (shape {tuple(y.shape)}): there is nothing to fit.")
-    return x, labels(y)
+    checked = labels(y)
+    return x, checked if digits else y

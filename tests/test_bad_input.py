@@ -125,6 +125,19 @@ def test_one_hot_labels_train_exactly_as_integer_labels():
     assert not np.array_equal(weights[0][0], nnzoo.build("network2", n_train=len(x), seed=1).get_weights()[0])
 
 
+def test_another_loss_keeps_its_one_hot_labels():
+    """A network recompiled with Keras's categorical cross-entropy gets its one-hot rows as they are (checked)."""
+    import keras
+
+    x, y = _images()
+    model = nnzoo.build("network2", n_train=len(x), compile=False)
+    model.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"])
+    history = model.fit(x, np.eye(10)[y], batch_size=10, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    with pytest.raises(ValueError, match=r"y holds 1 label\(s\) that are not a digit 0-9 \(y\[0\]=12\)"):
+        model.fit(x, np.where(np.arange(len(y)) == 0, 12, y), batch_size=10, verbose=0)
+
+
 def test_fit_refuses_rows_that_are_not_one_hot():
     x, y = _images()
     soft = np.full((len(y), 10), 0.1)

@@ -9,6 +9,11 @@ ever changes meaning: a ``tf.data.Dataset``, a generator or a ``PyDataset``;
 ``validation_steps``, ``validation_freq`` other than 1, ``shuffle="batch"``;
 a multi-replica distribution strategy; a backend without the compiled epoch.
 
+Either way, in-memory data is checked first (``nnzoo.fit_checks``): labels
+that are not digits 0-9, a NaN or infinite pixel, no images or a
+``batch_size`` that is not a positive integer raise a ``ValueError`` before
+any step; one-hot labels ``(N, 10)`` train exactly as the digits they encode.
+
 On the fast path, callbacks get ``on_train_begin``, ``on_epoch_begin``,
 ``on_epoch_end`` (``loss``, ``accuracy`` and, with ``validation_data``,
 ``val_loss`` and ``val_accuracy``) and ``on_train_end``; batch-level hooks are
@@ -49,9 +54,11 @@ class BookModel(keras.Model):
                          class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
                          steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
                          validation_batch_size=validation_batch_size, validation_freq=validation_freq)
-        x, y = fit_checks.check_fit_data(x, y, batch_size)  # bad data is refused before any step
+        digits = fit_checks.takes_digits(self)  # one-hot rows become digits for the book's costs' metric
+        x, y = fit_checks.check_fit_data(x, y, batch_size, digits=digits)  # bad data is refused before any step
         if _is_pair(validation_data) and all(fit_checks.is_in_memory(v) for v in validation_data):
-            validation_data = (validation_data[0], fit_checks.labels(validation_data[1], "validation y"))
+            validation_y = fit_checks.labels(validation_data[1], "validation y")
+            validation_data = (validation_data[0], validation_y if digits else validation_data[1])
         arguments.update(x=x, y=y, validation_data=validation_data)
         _warn_about_penalty_scaling(self, x)
         if fast_path_refusal(self, arguments) is not None:
