@@ -8,6 +8,9 @@ the wrong shape are flagged (digit -1, NaN probabilities) or refused in each run
 """
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime
@@ -155,3 +158,16 @@ def test_file_path_and_read_card_errors(tmp_path, capsys):
 def _touch(path):
     path.write_text("x")
     return path
+
+
+def test_serving_bench_renders_its_results():
+    # bench/results/serving.json (bench/serving.py) is quoted by docs/SERVING.md; the renderer reads it back.
+    bench = Path(__file__).resolve().parent.parent / "bench"
+    results = json.loads((bench / "results" / "serving.json").read_text())
+    done = subprocess.run([sys.executable, str(bench / "serving.py"), "--markdown", str(bench / "results" / "serving.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    formats_measured = {row["format"] for row in results["rows"]}
+    assert formats_measured == {"savedmodel", "tflite", "tflite dynamic", "onnx", "onnx dynamic"}
+    for row in results["rows"]:
+        assert f"| {row['format']} | {row['runtime']} |" in done.stdout
