@@ -37,8 +37,9 @@ serves all (``nnzoo.formats`` writes the TFLite and ONNX files).
 Example:
 
 >>> import nnzoo, tensorflow as tf                         # doctest: +SKIP
->>> version_dir = nnzoo.export(model, "savedmodels/conv2_dropout",
+>>> version_dir = nnzoo.export(model, "exports/conv2_dropout",
 ...                            metadata={"test_accuracy": 0.9952})  # doctest: +SKIP
+>>> nnzoo.export(model, "exports/conv2_dropout", format="tflite", quantize="dynamic")  # doctest: +SKIP
 >>> serve = tf.saved_model.load(str(version_dir)).signatures["serving_default"]  # doctest: +SKIP
 >>> serve(image=tf.zeros([1, 28, 28, 1]))["digit"]        # doctest: +SKIP
 """

@@ -20,6 +20,7 @@ KINDS = {
     "ensemble": ("conv2_dropout_ensemble", {"hidden": (16, 16), "seed": 3}),
 }
 N_IMAGES = 300
+BAD_SHAPES = [(2, 28, 28, 3), (2, 29, 29, 1), (2, 30, 30, 1), (2, 1, 28, 28), (2, 784)]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,10 @@ def test_tflite_builtin_ops_only(kind, exports, mnist_split):
     np.testing.assert_array_equal(digits, _saved_model_digits(exports[kind], x))
     if kind != "ensemble":
         assert np.mean(digits == mnist_split.test.y[:N_IMAGES]) > 0.95
+    # #29.10: XNNPACK served these as plausible digits when the shape check was folded at conversion.
+    for shape in BAD_SHAPES:
+        outputs = runner(image=np.full(shape, 0.5, np.float32))
+        assert (outputs["digit"] == -1).all() and np.isnan(outputs["probabilities"]).all(), (kind, shape)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -58,3 +63,7 @@ def test_onnx(kind, exports, mnist_split, tmp_path):
     # tf2onnx turns a select into cond * x + (1 - cond) * y, where a NaN branch poisons every row: the
     # graph flags bad images without one, so images of the contract keep finite probabilities.
     assert np.isfinite(outputs["probabilities"]).all()
+    for shape in [shape for shape in BAD_SHAPES if len(shape) == 4]:  # ONNX Runtime refuses another rank itself
+        bad = dict(zip([o.name for o in session.get_outputs()],
+                       session.run(None, {"image": np.full(shape, 0.5, np.float32)})))
+        assert (bad["digit"] == -1).all() and np.isnan(bad["probabilities"]).all(), (kind, shape)
