@@ -5,8 +5,9 @@ book's runs, epochs, data and protocol). An experiment whose record is complete
 is skipped; an interrupted one resumes after its last completed epoch. With a
 Ray cluster (``ray=ADDRESS`` or ``"auto"``; ``pip install -e ".[ray]"``), each
 experiment is one Ray task on one CPU (or GPU) of the cluster, writing into the
-same ``OUT/ID`` (a shared file system); without one, they run one after the
-other here.
+same ``OUT/ID`` (a shared file system), with nnzoo's code and this process's
+data and weights settings passed on (``runtime_env``); without one, they run one
+after the other here.
 
 Example:
 
@@ -16,14 +17,14 @@ Example:
 >>> reproduce.reproduce(["C1-01"], out="runs/experiments")  # doctest: +SKIP
 """
 
-import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from nnzoo import experiments, records, results
 
-__all__ = ["select", "is_complete", "check_paths", "reproduce", "RAY_HINT"]
+__all__ = ["select", "is_complete", "check_paths", "reproduce", "runtime_env", "RAY_HINT"]
 
 RAY_HINT = 'Ray is not installed: pip install -e ".[ray]" (or pip install ray), then start or join a cluster.'
 
@@ -45,10 +46,9 @@ def select(ids=(), chapters=()):
 def is_complete(run_dir, reduced=False):
     """Whether ``run_dir/experiment.json`` records the recipe's outcome (a number, or a divergence: the
     book's C3-18 diverges too); a reduced budget counts only for a smoke run (``reduced=True``)."""
-    path = Path(run_dir) / records.FILE
-    if not path.is_file():
+    record = records.read(run_dir)
+    if record is None:
         return False
-    record = json.loads(path.read_text())
     return bool(record.get("measured") or record.get("diverged")) and (reduced or not record.get("reduced_budget"))
 
 
@@ -136,8 +136,7 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
             log(f"[{index}/{len(pending)}] {experiment_id}: {experiments.get(experiment_id).title} ...")
             trained[experiment_id] = _run_one(experiment_id, out, seed, subset=subset, epochs=epochs)
             log(f"[{index}/{len(pending)}] {experiment_id}: {_outcome(trained[experiment_id])}")
-    all_records = {i: json.loads((run_dirs[i] / records.FILE).read_text()) for i in ids
-                   if (run_dirs[i] / records.FILE).is_file()}
+    all_records = {i: record for i in ids if (record := records.read(run_dirs[i])) is not None}
     log("")
     log(summary(ids, all_records))
     log(f"{_counts(pending, len(ids))}, {time.perf_counter() - started:.0f} s")
@@ -187,15 +186,36 @@ def summary(ids, records):
     return "\n".join(lines)
 
 
+# Settings a Ray worker needs from this process: a cluster started elsewhere (``ray start --head`` in
+# another shell) has its own environment, without the user's NNZOO_DATA_DIR and the like.
+_PASSED_ON = ("KERAS_HOME", "KERAS_BACKEND")
+_PATHS = ("NNZOO_DATA_DIR", "NNZOO_WEIGHTS_DIR", "KERAS_HOME")
+
+
+def runtime_env():
+    """The Ray ``runtime_env`` of the job: nnzoo's own code (``py_modules``, for a cluster that lacks it)
+    and this process's ``NNZOO_*`` settings, ``KERAS_HOME`` and ``KERAS_BACKEND`` (``env_vars``; paths made
+    absolute)."""
+    import nnzoo  # noqa: PLC0415
+
+    env_vars = {}
+    for key, value in sorted(os.environ.items()):
+        if value and (key.startswith("NNZOO_") or key in _PASSED_ON):
+            env_vars[key] = str(Path(value).expanduser().resolve()) if key in _PATHS else value
+    return {"py_modules": [str(Path(nnzoo.__file__).resolve().parent)], "env_vars": env_vars}
+
+
 def _on_ray(pending, out, seed, address, log, subset=None, epochs=None):
     try:
         import ray  # noqa: PLC0415
     except ImportError:
         raise ValueError(RAY_HINT) from None
-    if not ray.is_initialized():
+    passed_on = runtime_env()
+    if not ray.is_initialized():  # the job carries nnzoo's code: Ray uploads a directory only for a whole job
         ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
-                 log_to_driver=False, include_dashboard=False)
-    task = ray.remote(num_cpus=1)(_run_one)
+                 log_to_driver=False, include_dashboard=False, runtime_env=passed_on, logging_level="WARNING")
+    # Each task carries the settings too, for a Ray the caller started (its job's environment is theirs).
+    task = ray.remote(num_cpus=1)(_run_one).options(runtime_env={"env_vars": passed_on["env_vars"]})
     futures = {task.remote(i, str(out.resolve()), seed, subset, epochs): i for i in pending}
     records = {}
     remaining = list(futures)

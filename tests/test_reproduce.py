@@ -1,8 +1,13 @@
 """``nnzoo reproduce`` (#14): trains what is not complete, skips what is, summarises; the same on Ray."""
 
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -42,19 +47,54 @@ def test_ray_gives_the_local_records(tmp_path, monkeypatch, mnist_split):
     # Ray starts its workers at nice 15: beside the other tests' workers (pytest -n) they would get almost no
     # CPU (this test once took 24 minutes so). At nice 0 they share the cores as the tests do.
     monkeypatch.setenv("RAY_worker_niceness", "0")
-    local = reproduce.reproduce(CHEAP, out=tmp_path / "local", log=lambda line: None)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray 2.60 would write a token into ~/.ray for a new cluster
+    smoke = {"subset": 100, "epochs": 2, "log": lambda line: None}
+    local = reproduce.reproduce(["C3-21"], out=tmp_path / "local", **smoke)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
-        remote = reproduce.reproduce(CHEAP, out=tmp_path / "ray", ray="auto", log=lambda line: None)
+        remote = reproduce.reproduce(["C3-21"], out=tmp_path / "ray", ray="auto", **smoke)
     finally:
         ray.shutdown()
-    for experiment_id in CHEAP:
-        mine, theirs = local[experiment_id], remote[experiment_id]
-        assert theirs["measured"] == mine["measured"] and theirs["seeds"] == mine["seeds"]
-        histories = [json.loads((tmp_path / where / experiment_id / "history.json").read_text())
-                     for where in ("local", "ray")]
-        numbers = [[(e["loss"], e["validation_accuracy"], e["test_accuracy"]) for e in h] for h in histories]
-        assert numbers[0] == numbers[1]  # the same training, epoch by epoch
+    mine, theirs = local["C3-21"], remote["C3-21"]
+    assert theirs["measured"] == mine["measured"] and theirs["seeds"] == mine["seeds"]
+    histories = [json.loads((tmp_path / where / "C3-21-subset100-epochs2" / "history.json").read_text())
+                 for where in ("local", "ray")]
+    numbers = [[(e["loss"], e["validation_accuracy"], e["test_accuracy"]) for e in h] for h in histories]
+    assert len(numbers[0]) == 2 and numbers[0] == numbers[1]  # the same training, epoch by epoch
+
+
+def test_ray_against_a_cluster_started_elsewhere(tmp_path, monkeypatch, mnist_split):
+    """#30: `ray start --head` in another process, without NNZOO_DATA_DIR, with an empty KERAS_HOME and no
+    network: the task gets nnzoo's code and the data setting through the job's runtime_env."""
+    ray = pytest.importorskip("ray", reason="the test extra installs ray")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths have a length limit
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NNZOO_", "KERAS_", "RAY_"))}
+    env.update(KERAS_HOME=str(tmp_path / "keras"), RAY_worker_niceness="0", RAY_AUTH_MODE="disabled",
+               https_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the driver and the cluster agree: no token
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={port}",
+                             "--node-ip-address=127.0.0.1", "--num-cpus=1", "--include-dashboard=false",
+                             "--disable-usage-stats", f"--temp-dir={temp}"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):  # the head writes its address once it is up
+            if (temp / "ray_current_cluster").exists() or head.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert head.poll() is None, "ray start --head stopped"
+        records = reproduce.reproduce(["C3-21"], out=tmp_path / "runs", ray=f"127.0.0.1:{port}", subset=100,
+                                      epochs=1, log=lambda line: None)
+    finally:
+        ray.shutdown()
+        head.terminate()  # --block: the head drains and stops the processes it started
+        head.wait(timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert records["C3-21"]["measured"]["accuracy"] > 10.0
+    assert "subset of 100 images" in records["C3-21"]["reduced_budget"]
+    assert (tmp_path / "runs" / "C3-21-subset100-epochs1" / "history.json").is_file()
 
 
 def test_ray_missing_says_how_to_install(monkeypatch, tmp_path):
