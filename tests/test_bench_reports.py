@@ -63,3 +63,13 @@ def test_script_renders_its_results_file(script, name):
     assert "\n|---" in report, report[:500]
     missing = [label for label in _labels(script, results) if label not in report]
     assert not missing, f"{script} --markdown {name} lost rows: {missing}"
+
+
+def test_the_bench_readme_names_every_file_there():
+    readme = (BENCH / "README.md").read_text(encoding="utf-8")
+    files = [path.relative_to(BENCH).as_posix() for path in BENCH.rglob("*")
+             if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith("-quick.json")]
+    unnamed = [name for name in files if name not in ("README.md", ".gitignore") and not name.startswith("probes/gpu/")
+               and f"`{name}`" not in readme]
+    assert not unnamed, f"bench/README.md does not list {unnamed}: add a line for each"
+    assert "`probes/gpu/`" in readme
