@@ -112,6 +112,7 @@ def build(out, *, check_images=10000, networks=None, log=print):
                          f"nnzoo.list_models(pretrained=True): {shipped}.")
     if not isinstance(check_images, int) or not 0 < check_images <= 10000:
         raise ValueError(f"check_images must be an int in [1, 10000]. Received: {check_images!r}.")
+    _require_converter()
     out = Path(out)
     started = time.perf_counter()
     (out / "models").mkdir(parents=True, exist_ok=True)
@@ -142,6 +143,16 @@ def build(out, *, check_images=10000, networks=None, log=print):
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     log(f"site: {out} ({manifest['page_bytes'] / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s)")
     return manifest
+
+
+def _require_converter():
+    """tf2onnx and onnxruntime, which the build converts and checks the models with."""
+    import importlib.util  # noqa: PLC0415
+
+    missing = [name for name in ("tf2onnx", "onnxruntime") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise RuntimeError(f"Building the demo converts every network with tf2onnx and checks it with onnxruntime; "
+                           f"missing: {', '.join(missing)}. Install them: pip install tf2onnx onnxruntime")
 
 
 def _entry(name, record):
@@ -220,8 +231,9 @@ def _build_key(networks):
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def site_is_current(directory):
-    """Whether ``directory`` holds a complete site built from today's weights, runtime and page."""
+def site_is_current(directory, check_images=1):
+    """Whether ``directory`` holds a complete site built from today's weights, runtime and page, whose models
+    were checked on at least ``check_images`` test images."""
     import nnzoo  # noqa: PLC0415
 
     try:
@@ -230,6 +242,7 @@ def site_is_current(directory):
         return False
     names = [entry["name"] for entry in manifest.get("networks", ())]
     return (manifest.get("key") == _build_key(names) and names
+            and manifest.get("check_images", 0) >= check_images
             and sorted(names) == sorted(nnzoo.list_models(pretrained=True))
             and all((Path(directory) / entry["file"]).exists() for entry in manifest["networks"]))
 
@@ -324,7 +337,7 @@ def main(args):
             print(Path(args.build) / "index.html")
             return 0
         site = default_site()
-        if site_is_current(site):
+        if site_is_current(site, args.check_images):
             print(f"nnzoo demo: reusing the site in {site}")
         else:
             build(site, check_images=args.check_images)
