@@ -1,6 +1,6 @@
 """``nnzoo demo``: the static site in a real browser (#32).
 
-The site is built once for the module with a quick agreement check (``check_images=N_CHECK``: the full
+The site is built once (in one test, so that pytest -n builds it once) with a quick agreement check (``check_images=N_CHECK``: the full
 10,000-image measurement is recorded in bench/results/demo.json) and served from 127.0.0.1; headless
 Chromium (Debian's ``chromium``, driven by ``tests/browser/check_site.mjs`` with playwright-core from npm)
 opens ``index.html?sample=K`` for several K and draws digits with mouse events. Every network's digit must
@@ -48,33 +48,30 @@ def _browser_or_skip():
     return node
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, mnist_split):
+def test_the_site_in_chromium(tmp_path, mnist_split):
+    """One test, so that under pytest -n the site is built once: build, serve, drive Chromium, check."""
     node = _browser_or_skip()
-    directory = tmp_path_factory.mktemp("demo-site")
-    manifest = demo.build(directory, check_images=N_CHECK, log=None)
-    httpd = demo.server(directory, port=0)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield {"dir": directory, "manifest": manifest, "node": node,
-           "url": f"http://127.0.0.1:{httpd.server_address[1]}/"}
-    httpd.shutdown()
-    httpd.server_close()
+    manifest = demo.build(tmp_path, check_images=N_CHECK, log=None)
+    httpd = demo.server(tmp_path, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run([node, str(DRIVER), f"http://127.0.0.1:{httpd.server_address[1]}/",
+                               "--samples", ",".join(map(str, SAMPLES)), "--draw"],
+                              capture_output=True, text=True, timeout=600)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    browser = json.loads(done.stdout)
+    assert browser["errors"] == [], "console errors, page errors or failed requests"
+    _check_manifest(manifest, tmp_path)
+    _check_keras_digits(browser, mnist_split)
+    _check_votes(browser)
+    _check_drawn(browser)
 
 
-@pytest.fixture(scope="module")
-def browser(site):
-    result = subprocess.run([site["node"], str(DRIVER), site["url"], "--samples", ",".join(map(str, SAMPLES)),
-                             "--draw"], capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout)
-
-
-def test_no_console_error_page_error_or_failed_request(browser):
-    assert browser["errors"] == []
-
-
-def test_every_network_gives_the_keras_digit_on_test_images(browser, mnist_split):
+def _check_keras_digits(browser, mnist_split):
+    """Every network's digit on each sample is the Keras model's; two samples are ensemble errors."""
     x = mnist_split.test.x[list(SAMPLES)]
     names = nnzoo.list_models(pretrained=True)
     assert len(names) == 22
@@ -82,29 +79,31 @@ def test_every_network_gives_the_keras_digit_on_test_images(browser, mnist_split
         keras = demo_models.keras_digits(nnzoo.build(name, weights="mnist", compile=False), x)
         page = [browser["samples"][str(k)].get(name) for k in SAMPLES]
         assert page == keras.tolist(), name
-        if name == "conv2_dropout_ensemble":  # two of the samples are ones the ensemble gets wrong
+        if name == "conv2_dropout_ensemble":
             wrong = [k for k, digit in zip(SAMPLES, page) if digit != mnist_split.test.y[k]]
             assert set(ENSEMBLE_WRONG) <= set(wrong)
 
 
-def test_the_ensemble_shows_its_members_votes(browser):
+def _check_votes(browser):
+    """The ensemble shows its five members' votes, and its digit is their plurality."""
     for k in SAMPLES:
         votes = browser["votes"][str(k)].split(",")
         assert len(votes) == 5
         assert max(set(votes), key=votes.count) == str(browser["samples"][str(k)]["conv2_dropout_ensemble"])
 
 
-def test_drawn_digits_are_answered_and_read(browser):
+def _check_drawn(browser):
+    """Drawn with mouse events, 0, 1 and 3 are answered by every network, and read right by most."""
     names = nnzoo.list_models(pretrained=True)
+    assert sorted(browser["drawn"]) == ["0", "1", "3"]
     for digit, answers in browser["drawn"].items():
-        assert sorted(answers) == sorted(names)  # every network answered
+        assert sorted(answers) == sorted(names)
         right = sum(answer == int(digit) for answer in answers.values())
         assert right >= 0.8 * len(names), (digit, answers)
-    assert sorted(browser["drawn"]) == ["0", "1", "3"]
 
 
-def test_manifest_from_the_cards_and_weights(site):
-    manifest = site["manifest"]
+def _check_manifest(manifest, directory):
+    """What the page shows comes from the cards and pretrained.json; the files are the manifest's."""
     names = nnzoo.list_models(pretrained=True)
     assert [entry["name"] for entry in manifest["networks"]] == names
     for entry in manifest["networks"]:
@@ -113,12 +112,22 @@ def test_manifest_from_the_cards_and_weights(site):
         assert entry["book_accuracy"] == (card.book_result.accuracy if card.book_result else None)
         assert entry["chapter"] == card.chapter and entry["params"] == card.params
         assert entry["agreement"] >= demo_models.MIN_AGREEMENT and entry["checked_images"] == N_CHECK
-        assert (site["dir"] / entry["file"]).stat().st_size == entry["bytes"]
+        assert (directory / entry["file"]).stat().st_size == entry["bytes"]
         if entry["figure"]:
-            assert (site["dir"] / entry["figure"]).exists()
+            assert (directory / entry["figure"]).exists()
     assert manifest["networks"][names.index("conv2_dropout_ensemble")]["members"] == 5
     assert manifest["page_bytes"] < 30e6
-    assert demo.site_is_current(site["dir"])
+    assert demo.site_is_current(directory, N_CHECK) and not demo.site_is_current(directory, N_CHECK + 1)
+
+
+def test_a_missing_browser_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="the browser test needs node"):
+        _browser_or_skip()
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="the browser test needs node"):
+        _browser_or_skip()
 
 
 def test_figures_exist():
