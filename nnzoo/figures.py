@@ -13,7 +13,6 @@ Example:
 [PosixPath('docs/figures/p08-p11_overfitting.png')]
 """
 
-import json
 from pathlib import Path
 
 from nnzoo import records
@@ -101,7 +100,7 @@ def _p30_p32(runs, out, plots):
 
 
 def _record(run_dir):
-    return json.loads((Path(run_dir) / records.FILE).read_text())
+    return records.read(run_dir)
 
 
 #: figure -> (the experiments it is drawn from, how)

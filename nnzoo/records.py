@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nnzoo import rundir
 
-__all__ = ["FILE", "SUPERSEDED", "number_text", "record", "write"]
+__all__ = ["FILE", "SUPERSEDED", "number_text", "read", "record", "write"]
 
 FILE = "experiment.json"
 #: What a record is renamed to when a later run of its experiment replaces it: kept beside its runs, not rendered.
@@ -46,6 +46,15 @@ def write(out, value):
     out.mkdir(parents=True, exist_ok=True)
     rundir.write_json(out / FILE, value)
     return value
+
+
+def read(out):
+    """``out/experiment.json``, checked to be a record (a JSON object); ``None`` without one.
+
+    A broken file, one of another JSON type or a link is a ``ValueError`` naming it.
+    """
+    return rundir.read_record(Path(out) / FILE, "an experiment's record", dict,
+                              "Restore it, or delete it and run the experiment again.")
 
 
 def number_text(number, *, split=False, several=None):

@@ -7,7 +7,6 @@ Every row comes from a record written by a run (``nnzoo.experiments.run``),
 found recursively under the given directories; rows follow the book's order.
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def load_records(*directories):
     by_id, found_at = {}, {}
     for directory in directories:
         for path in sorted(Path(directory).rglob(records.FILE)):
-            record = json.loads(path.read_text())
+            record = records.read(path.parent)
             if record["id"] in found_at:
                 raise ValueError(
                     f"Two records of {record['id']}: {found_at[record['id']]} and {path}. Rename the one the other "

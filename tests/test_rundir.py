@@ -200,3 +200,21 @@ def test_nnzoo_export_names_a_recipe_of_another_type(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"'{tmp_path / rundir.RECIPE}' (a run's recipe) holds a list; expected an object" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "sm").exists()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[]", r"experiment.json' \(an experiment's record\) holds a list; expected an object"),
+    ("5", r"experiment.json' \(an experiment's record\) holds a number; expected an object"),
+    ("{", r"experiment.json' \(an experiment's record\) is not valid JSON"),
+])
+def test_an_experiment_record_is_validated_and_named_by_every_reader(tmp_path, text, expected):
+    from nnzoo import records, reproduce, results
+
+    run = tmp_path / "C1-01"
+    run.mkdir()
+    (run / records.FILE).write_text(text)
+    for read in (lambda: records.read(run), lambda: reproduce.is_complete(run),
+                 lambda: results.load_records(tmp_path)):
+        with pytest.raises(ValueError, match=expected):
+            read()
+    assert records.read(tmp_path / "none") is None
