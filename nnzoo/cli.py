@@ -379,6 +379,7 @@ def make_parser():
                                   help="smoke run: the first N training, validation and test images (into ID-subsetN)")
     reproduce_parser.add_argument("--epochs", type=int, metavar="N",
                                   help="smoke run: N epochs instead of the book's (into ID-epochsN)")
+    reproduce_parser.add_argument("-v", "--verbose", action="store_true", help="also TensorFlow's start-up lines")
     reproduce_parser.add_argument("--figures", metavar="DIR",
                                   help="draw the book's figures whose experiments have records (needs matplotlib)")
     reproduce_parser.set_defaults(run=_reproduce)
