@@ -56,7 +56,7 @@ def test_the_site_in_chromium(tmp_path, mnist_split):
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         done = subprocess.run([node, str(DRIVER), f"http://127.0.0.1:{httpd.server_address[1]}/",
-                               "--samples", ",".join(map(str, SAMPLES)), "--draw"],
+                               "--samples", ",".join(map(str, SAMPLES)), "--draw", "--reprocess"],
                               capture_output=True, text=True, timeout=600)
     finally:
         httpd.shutdown()
@@ -68,6 +68,7 @@ def test_the_site_in_chromium(tmp_path, mnist_split):
     _check_keras_digits(browser, mnist_split)
     _check_votes(browser)
     _check_drawn(browser)
+    _check_preprocessing(browser, mnist_split)
 
 
 def _check_keras_digits(browser, mnist_split):
@@ -100,6 +101,19 @@ def _check_drawn(browser):
         assert sorted(answers) == sorted(names)
         right = sum(answer == int(digit) for answer in answers.values())
         assert right >= 0.8 * len(names), (digit, answers)
+
+
+def _check_preprocessing(browser, mnist_split):
+    """The page's preprocessing (bounding box into 20x20, centre of mass at the centre) of a test image shown
+    10x on the pad gives back the test image (MNIST's digits were made so: a pixel off, the correlation falls to
+    about 0.5), and conv2_dropout reads it as it reads the test image."""
+    images = np.array([browser["reprocessed"][str(k)] for k in SAMPLES], np.float32).reshape(-1, 28, 28, 1)
+    original = mnist_split.test.x[list(SAMPLES)]
+    for k, again, image in zip(SAMPLES, images, original):
+        assert np.corrcoef(again.ravel(), image.ravel())[0, 1] > 0.99, k
+        assert 0.0 <= again.min() and again.max() <= 1.0
+    model = nnzoo.build("conv2_dropout", weights="mnist", compile=False)
+    np.testing.assert_array_equal(demo_models.keras_digits(model, images), demo_models.keras_digits(model, original))
 
 
 def _check_manifest(manifest, directory):

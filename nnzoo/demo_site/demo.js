@@ -285,7 +285,8 @@ function preprocess(canvas) {
     const v = box[y * tw + x];
     mass += v; mx += v * x; my += v * y;
   }
-  const ox = Math.round(SIDE / 2 - 0.5 - mx / mass), oy = Math.round(SIDE / 2 - 0.5 - my / mass);
+  // The centre of mass at pixel (14, 14), as in MNIST's files: their own digits come back unchanged.
+  const ox = Math.round(SIDE / 2 - mx / mass), oy = Math.round(SIDE / 2 - my / mass);
   for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
     const X = x + ox, Y = y + oy;
     if (X >= 0 && X < SIDE && Y >= 0 && Y < SIDE) out[Y * SIDE + X] = Math.min(1, box[y * tw + x]);

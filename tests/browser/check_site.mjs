@@ -1,12 +1,13 @@
 // Drive the system's Chromium over a built nnzoo demo site and print what the page answered, as JSON.
 //
 //   node check_site.mjs URL [--samples K,K,...] [--draw] [--screenshot FILE.png] [--timeout MS] [--bench N]
-//                                   [--viewport WxH]
+//                                   [--viewport WxH] [--reprocess]
 //
 // For each K, opens URL/index.html?sample=K and waits for <body data-ready="true">; with --draw, draws the
 // digits 0, 1 and 3 with mouse events on the pad (after pressing Clear) and waits for the answers. Prints
 // {"samples": {K: {NAME: digit}}, "drawn": {D: {NAME: digit}}, "timings": ..., "errors": [...]}, where
 // errors lists every console error, page error and failed request. CHROMIUM overrides the browser's path.
+// --reprocess returns each sample preprocessed again from the pad, as a drawing is ("reprocessed": {K: 784 grey levels}).
 // --bench N times N single-image runs of every network (after the samples) into "images_per_s".
 import fs from "node:fs";
 import {chromium} from "playwright-core";
@@ -59,6 +60,15 @@ try {
     result.votes = result.votes || {};
     result.votes[k] = await page.$eval("[data-votes]", (n) => n.getAttribute("data-members")).catch(() => null);
     if (result.timings === undefined) result.timings = await page.evaluate(() => window.nnzooDemo.timings);
+  }
+  // --reprocess: each sample as the pad shows it (28x28 scaled to 280x280), preprocessed again as a drawing.
+  if (args.includes("--reprocess")) {
+    result.reprocessed = {};
+    for (const k of samples) {
+      await page.goto(`${url}index.html?sample=${k}`);
+      await answers();
+      result.reprocessed[k] = await page.evaluate(() => Array.from(preprocess(document.getElementById("pad"))));
+    }
   }
   if (args.includes("--draw")) {
     if (!samples.length) await page.goto(`${url}index.html`);
