@@ -21,7 +21,7 @@ from nnzoo.recipe import Recipe  # noqa: E402
 _KERAS_SIDE = {
     "callbacks": "nnzoo.callbacks", "initializers": "nnzoo.initializers", "layers": "nnzoo.layers",
     "losses": "nnzoo.losses", "regularizers": "nnzoo.regularizers", "export": "nnzoo.export",
-    "export_saved_model": ("nnzoo.export", "export"), "load": ("nnzoo.export", "load"),
+    "export_saved_model": ("nnzoo.export", "export"), "load": ("nnzoo.weights_io", "load_model"),
     "train": ("nnzoo.experiments", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
 }
 

@@ -1,4 +1,4 @@
-"""Export for TensorFlow Serving, and loading saved models back.
+"""Export for TensorFlow Serving, TFLite and ONNX (loading saved models back is ``nnzoo.weights_io``'s job).
 
 ``export(model, path)`` writes ``path/VERSION/`` in TensorFlow Serving's layout
 (``saved_model.pb``, ``variables/``, ``fingerprint.pb``, ``assets/``) plus the
@@ -48,7 +48,6 @@ import datetime
 import errno
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -59,7 +58,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nnzoo import data, formats, rundir, weights_io
+from nnzoo import data, formats, weights_io
 from nnzoo.files import sha256
 
 __all__ = ["export", "load", "load_weights", "read_card", "CARD_FILE", "SIGNATURE_NAME"]
@@ -68,7 +67,7 @@ SIGNATURE_NAME = "serving_default"
 CARD_FILE = weights_io.CARD_FILE
 CARD_DIR = weights_io.CARD_DIR
 CARD_FORMAT = 1
-_VERSION_NAME = re.compile(r"[0-9]+")
+_VERSION_NAME = weights_io.VERSION_NAME
 _TMP_PREFIX = ".nnzoo-export-"
 _IMAGE_SHAPE = (None, *data.IMAGE_SHAPE)
 # What the signature accepts: any rank-4 float32 tensor, so the graph can check the shape at run time
@@ -207,9 +206,6 @@ def _store_variables_once(archive):
     for attribute in ("variables", "trainable_variables", "non_trainable_variables"):
         values = [v.value if isinstance(v, keras.Variable) else v for v in getattr(tracked, attribute)]
         setattr(tracked, attribute, values)
-
-
-read_card = weights_io.read_card
 
 
 def _serving_function(model, tf):
@@ -399,120 +395,13 @@ def _jsonable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-# ----------------------------------------------------------------------------- load
+# ----------------------------------------------------------------------------- loading (nnzoo.weights_io)
 
 
-_RUN_DIR_FILES = rundir.MODEL_FILES
-
-
-def load(path, *, compile=True):
-    """Load a Keras model saved by nnzoo: a ``.keras`` file or a run directory.
-
-    Args:
-        path: a ``.keras`` file, or a run directory: its trained model
-            (``rundir.RunDir.load_model``: the best run's ``model.keras``, or
-            the checkpoint of an unfinished run, with the weights of the
-            epoch the protocol picks, the same weights as
-            ``build(NAME, weights=path)``).
-        compile: passed to ``keras.models.load_model``.
-
-    Returns:
-        The ``keras.Model``, with nnzoo's costs, penalties, initialisers and
-        layers restored (importing nnzoo registers them).
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: ``path`` is a SavedModel (see below), a ``.weights.h5``
-            file, or a directory without a ``.keras`` model.
-
-    A SavedModel written by ``nnzoo.export`` is not a Keras model file; reload
-    it as a Keras layer, without nnzoo, with its ``serving_default`` endpoint:
-
-    >>> import keras                                           # doctest: +SKIP
-    >>> layer = keras.layers.TFSMLayer("savedmodels/conv2_dropout/1",
-    ...                                call_endpoint="serving_default")  # doctest: +SKIP
-    >>> outputs = layer(images)        # {"probabilities": ..., "digit": ...}  # doctest: +SKIP
-
-    or with ``tf.saved_model.load(path).signatures["serving_default"](image=images)``.
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise ValueError(f"nnzoo.load expects a path. Received: {path!r} (of type {type(path).__name__}).")
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No such file or directory: {str(path)!r}. nnzoo.load expects a .keras file or a run "
-            f"directory containing {' or '.join(_RUN_DIR_FILES)}."
-        )
-    if path.is_dir():
-        saved_model = _saved_model_in(path)
-        if saved_model is not None:
-            raise ValueError(_tfsm_hint(path, saved_model))
-        # The trained model (rundir.RunDir): the best run's model with its weights at the protocol's epoch.
-        return rundir.RunDir(path).load_model(compile=compile, read=weights_io.read_keras_file)
-    if path.name in ("saved_model.pb", "saved_model.pbtxt"):
-        raise ValueError(_tfsm_hint(path, path.parent))
-    if path.name.endswith(".weights.h5"):
-        raise ValueError(
-            f"{str(path)!r} holds weights only, not a model. Build the model, then load them: "
-            f"model = nnzoo.build(NAME, compile=False); model.load_weights({str(path)!r})."
-        )
-    if path.suffix != ".keras":
-        raise ValueError(f"Expected a .keras file or a run directory. Received: {str(path)!r}.")
-    return weights_io.read_keras_file(path, compile=compile)
-
-
-def _saved_model_in(directory):
-    """The SavedModel at ``directory`` or, for a base directory, its latest version."""
-    if weights_io.is_saved_model(directory):
-        return directory
-    versions = sorted(
-        (int(entry.name), entry) for entry in directory.iterdir()
-        if _VERSION_NAME.fullmatch(entry.name) and weights_io.is_saved_model(entry)
-    )
-    return versions[-1][1] if versions else None
-
-
-def _tfsm_hint(path, saved_model):
-    return (
-        f"{str(path)!r} is a TensorFlow SavedModel (as written by nnzoo.export), not a Keras model file, so "
-        f"nnzoo.load cannot rebuild the Keras model from it. Reload it as a layer: "
-        f"keras.layers.TFSMLayer({str(saved_model)!r}, call_endpoint='serving_default'), or call "
-        f"tf.saved_model.load({str(saved_model)!r}).signatures['serving_default'](image=images). To get "
-        f"the Keras model back, load the run's .keras file instead."
-    )
-
-
-# ----------------------------------------------------------------------------- weights
-
-
-def load_weights(model, source):
-    """Load the weights of ``source`` into ``model`` (built with the same architecture).
-
-    Args:
-        model: the ``keras.Model`` to fill, e.g. ``nnzoo.build(NAME, compile=False)``.
-        source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
-            (see ``load``), or a SavedModel of ``export``: a version directory,
-            or a base directory (its latest version). A SavedModel's variables
-            are read from its ``variables/`` checkpoint as data (nothing of
-            it is run), and only when its nnzoo card names ``model``'s network
-            and its variables and activations are ``model``'s. A load that
-            fails leaves ``model`` exactly as it was.
-
-    Raises:
-        FileNotFoundError: ``source`` does not exist.
-        ValueError: the weights do not fit ``model``, or ``source`` is a model
-            saved under another registered name.
-
-    Example:
-
-    >>> model = nnzoo.build("conv2_dropout", compile=False)  # doctest: +SKIP
-    >>> nnzoo.export.load_weights(model, "savedmodels/conv2_dropout")  # doctest: +SKIP
-    """
-    from nnzoo import registry  # noqa: PLC0415
-
-    source = weights_io.checked_path(source, "source")
-    saved_model = _saved_model_in(source) if source.is_dir() else None
-    return weights_io.load(model, saved_model or source, registered=registry.list_models())
+# Loading lives in nnzoo.weights_io; these names keep nnzoo.export.load, .load_weights and .read_card working.
+load = weights_io.load_model
+load_weights = weights_io.load_weights
+read_card = weights_io.read_card
 
 
 class _CallableModule(types.ModuleType):

@@ -383,9 +383,9 @@ def _load_model(model_or_path):
     if hasattr(model_or_path, "predict"):
         return model_or_path
     import nnzoo  # noqa: F401  (registers nnzoo's costs, layers, initialisers)
-    from nnzoo.export import load
+    from nnzoo.weights_io import load_model
 
-    return load(model_or_path, compile=False)
+    return load_model(model_or_path, compile=False)
 
 
 def filters(model_or_path, layer="conv_1", *, channel=0, ncols=10, shared_scale=False, title=None, out=None):

@@ -1,4 +1,6 @@
-"""Loading weights into a built model: ``.weights.h5`` files, ``.keras`` files, run directories and SavedModels.
+"""Loading what nnzoo saved: models (``load_model``, alias ``nnzoo.load``) and weights into a built model
+(``load_weights``, alias ``nnzoo.export.load_weights``): ``.weights.h5`` files, ``.keras`` files, run
+directories and SavedModels.
 
 Every check says which file and what does not fit; a file whose arrays are not
 exactly the model's is refused (Keras 3 would load some subsets silently). A
@@ -8,19 +10,131 @@ leaves the model exactly as it was.
 """
 
 import contextlib
+import os
+import re
 import tempfile
 from pathlib import Path
 
 from nnzoo import rundir
 from nnzoo.rundir import load_model_file
 
-__all__ = ["load", "is_saved_model", "checked_path", "read_card", "read_keras_file", "restored_on_failure",
-           "CARD_DIR", "CARD_FILE"]
+__all__ = ["load", "load_model", "load_weights", "is_saved_model", "saved_model_in", "checked_path", "read_card",
+           "read_keras_file", "restored_on_failure", "CARD_DIR", "CARD_FILE", "VERSION_NAME"]
 
 #: Where ``nnzoo.export`` puts the model card in a SavedModel version directory (TensorFlow Serving's
 #: ``assets.extra/``: files that travel with a version and are not part of the graph).
 CARD_DIR = "assets.extra"
 CARD_FILE = "nnzoo_card.json"
+#: The name of a version directory under an export's base directory (TensorFlow Serving's layout: ``1``, ``2``, ...).
+VERSION_NAME = re.compile(r"[0-9]+")
+
+
+def load_model(path, *, compile=True):
+    """Load a Keras model saved by nnzoo: a ``.keras`` file or a run directory (``nnzoo.load``).
+
+    Args:
+        path: a ``.keras`` file, or a run directory: its trained model
+            (``rundir.RunDir.load_model``: the best run's ``model.keras``, or
+            the checkpoint of an unfinished run, with the weights of the
+            epoch the protocol picks, the same weights as
+            ``build(NAME, weights=path)``).
+        compile: passed to ``keras.models.load_model``.
+
+    Returns:
+        The ``keras.Model``, with nnzoo's costs, penalties, initialisers and
+        layers restored (importing nnzoo registers them).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``path`` is a SavedModel (see below), a ``.weights.h5``
+            file, or a directory without a ``.keras`` model.
+
+    A SavedModel written by ``nnzoo.export`` is not a Keras model file; reload
+    it as a Keras layer, without nnzoo, with its ``serving_default`` endpoint:
+
+    >>> import keras                                           # doctest: +SKIP
+    >>> layer = keras.layers.TFSMLayer("savedmodels/conv2_dropout/1",
+    ...                                call_endpoint="serving_default")  # doctest: +SKIP
+    >>> outputs = layer(images)        # {"probabilities": ..., "digit": ...}  # doctest: +SKIP
+
+    or with ``tf.saved_model.load(path).signatures["serving_default"](image=images)``.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"nnzoo.load expects a path. Received: {path!r} (of type {type(path).__name__}).")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No such file or directory: {str(path)!r}. nnzoo.load expects a .keras file or a run "
+            f"directory containing {' or '.join(rundir.MODEL_FILES)}."
+        )
+    if path.is_dir():
+        saved_model = saved_model_in(path)
+        if saved_model is not None:
+            raise ValueError(_tfsm_hint(path, saved_model))
+        # The trained model (rundir.RunDir): the best run's model with its weights at the protocol's epoch.
+        return rundir.RunDir(path).load_model(compile=compile, read=read_keras_file)
+    if path.name in ("saved_model.pb", "saved_model.pbtxt"):
+        raise ValueError(_tfsm_hint(path, path.parent))
+    if path.name.endswith(".weights.h5"):
+        raise ValueError(
+            f"{str(path)!r} holds weights only, not a model. Build the model, then load them: "
+            f"model = nnzoo.build(NAME, compile=False); model.load_weights({str(path)!r})."
+        )
+    if path.suffix != ".keras":
+        raise ValueError(f"Expected a .keras file or a run directory. Received: {str(path)!r}.")
+    return read_keras_file(path, compile=compile)
+
+
+def load_weights(model, source):
+    """Load the weights of ``source`` into ``model`` (built with the same architecture); return ``model``.
+
+    Args:
+        model: the ``keras.Model`` to fill, e.g. ``nnzoo.build(NAME, compile=False)``.
+        source: a ``.weights.h5`` file, a ``.keras`` file, a run directory
+            (see ``load_model``), or a SavedModel of ``nnzoo.export``: a version
+            directory, or a base directory (its latest version). A SavedModel's
+            variables are read from its ``variables/`` checkpoint as data
+            (nothing of it is run), and only when its nnzoo card names
+            ``model``'s network and its variables and activations are
+            ``model``'s. A load that fails leaves ``model`` exactly as it was.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist.
+        ValueError: the weights do not fit ``model``, or ``source`` is a model
+            saved under another registered name.
+
+    Example:
+
+    >>> model = nnzoo.build("conv2_dropout", compile=False)  # doctest: +SKIP
+    >>> nnzoo.export.load_weights(model, "savedmodels/conv2_dropout")  # doctest: +SKIP
+    """
+    import nnzoo  # noqa: PLC0415  (nnzoo.list_models: the registry itself imports this module's callers)
+
+    source = checked_path(source, "source")
+    saved_model = saved_model_in(source) if source.is_dir() else None
+    return load(model, saved_model or source, registered=nnzoo.list_models())
+
+
+def saved_model_in(directory):
+    """The SavedModel at ``directory`` or, for an export's base directory, its latest version; ``None`` if neither."""
+    directory = Path(directory)
+    if is_saved_model(directory):
+        return directory
+    versions = sorted(
+        (int(entry.name), entry) for entry in directory.iterdir()
+        if VERSION_NAME.fullmatch(entry.name) and is_saved_model(entry)
+    )
+    return versions[-1][1] if versions else None
+
+
+def _tfsm_hint(path, saved_model):
+    return (
+        f"{str(path)!r} is a TensorFlow SavedModel (as written by nnzoo.export), not a Keras model file, so "
+        f"nnzoo.load cannot rebuild the Keras model from it. Reload it as a layer: "
+        f"keras.layers.TFSMLayer({str(saved_model)!r}, call_endpoint='serving_default'), or call "
+        f"tf.saved_model.load({str(saved_model)!r}).signatures['serving_default'](image=images). To get "
+        f"the Keras model back, load the run's .keras file instead."
+    )
 
 
 def is_saved_model(directory):
