@@ -6,15 +6,15 @@ module the book's experiments. A run is set beside the book experiment that trai
 with the same architecture (hidden layers, convolutions, activation, ...) and whose recipe differs
 least from it; every key that still differs (epochs, data, runs, η, the reported split ...) is named
 next to the book's number. A run whose architecture no book experiment trains has no number in the
-book: ``nnzoo train network2 --set hidden=[100]`` is set beside C3-06's [784, 100, 10] number (saying
-that λ differs), never C3-10's [784, 30, 10] one.
+book: ``nnzoo train network2 --set hidden=[100]`` is set beside C3-11's [784, 100, 10] number (saying
+that the book reports its validation accuracy), never C3-10's [784, 30, 10] one.
 
 >>> from nnzoo.experiments import book_for
 >>> from nnzoo.recipe import Recipe
 >>> print(book_for(Recipe("conv2", epochs=1, data="mnist[:2000]")).text())
 99.06% test (C6-04; this run differs: epochs 1 vs 60, data mnist[:2000] vs mnist, runs 1 vs 3)
 >>> print(book_for(Recipe("network2", {"hidden": (100,)}, epochs=5)).text())
-96.82% test (C3-06; this run differs: epochs 5 vs 30, lmbda 5.0 vs 0.0)
+97.92% validation (C3-11; this run differs: epochs 5 vs 30, protocol peak_test vs peak_validation)
 """
 
 from typing import NamedTuple, Optional
@@ -123,8 +123,8 @@ def _checked(recipe):
 
 def closest(recipe, experiments):
     """The book's number among ``experiments`` that a run of ``recipe`` stands beside: the experiment that
-    trains the same network and architecture with the fewest differences (the earliest on a tie), or
-    ``NO_NUMBER`` when none has a number."""
+    trains the same network and architecture with the fewest differences in training (then in all, then
+    the earliest), or ``NO_NUMBER`` when none has a number."""
     ours = _checked(recipe)
     found = []
     for experiment in experiments:
@@ -135,7 +135,10 @@ def closest(recipe, experiments):
             found.append((len(found), experiment, _differences(ours, theirs)))
     if not found:
         return NO_NUMBER
-    _, experiment, differences = min(found, key=lambda entry: (len(entry[2]), entry[0]))
+    # The fewest differences in training first (a different reported split is named, and weighs less), then
+    # the fewest in all, then book order.
+    _, experiment, differences = min(found, key=lambda entry: (
+        sum(key != "protocol" for key, _, _ in entry[2]), len(entry[2]), entry[0]))
     return _comparison(experiment, differences)
 
 
