@@ -204,3 +204,13 @@ def test_command_line(tmp_path, capsys):
     assert (args.build, args.port, args.no_browser) == (str(tmp_path), 8000, False)
     assert args.run(args) == 2  # refused before anything is built
     assert "check_images must be an int in [1, 10000]. Received: 0." in capsys.readouterr().err
+
+
+def test_the_runtime_is_checked_against_its_pinned_integrity(tmp_path, monkeypatch):
+    cache = tmp_path / "npm"
+    cache.mkdir()
+    (cache / f"onnxruntime-web-{demo.RUNTIME['version']}.tgz").write_bytes(b"not the package")
+    monkeypatch.setenv("NNZOO_NPM_CACHE", str(cache))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match=r"vendors onnxruntime-web@1\.23\.2 from the npm registry, and npm was not found"):
+        demo._vendor_runtime(tmp_path / "vendor", log=lambda *_: None)
