@@ -288,7 +288,8 @@ def main(argv=None):
         rebuilt, differences = dry_run(names, Path(args.out), shelf=args.shelf, table=args.table)
         for name, why in differences.items():
             print(f"  {name}: {why}")
-        print(f"wrote {rebuilt}: " + (f"{args.table} is reproduced exactly ({len(names)} records)" if not differences
+        count = len(json.loads(rebuilt.read_text())) if rebuilt.is_file() else 0
+        print(f"wrote {rebuilt}: " + (f"{args.table} is reproduced exactly ({count} records)" if not differences
                                       else f"{len(differences)} records differ from {args.table}"))
         return 1 if differences else 0
     for name in names:

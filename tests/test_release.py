@@ -67,6 +67,18 @@ def test_a_dry_run_rebuilds_the_published_records_and_writes_nothing_under_the_s
     assert {path: files.sha256(path) for path in shelf.rglob("*") if path.is_file()} == before
 
 
+def test_a_single_run_experiment_ships_the_pick_of_its_own_directory(mnist_split, tmp_path):
+    """C3-10 trains network2 once: the run directory is the run itself (no run-K inside it)."""
+    run_dir = tmp_path / "runs" / "C3-10"
+    experiments.run("C3-10", epochs=2, subset=500, out=run_dir, verbose=0)
+    row = release.publish("network2", experiments.get("C3-10"), run_dir, shelf=tmp_path / "shelf",
+                          table=tmp_path / "pretrained.json")
+    history = json.loads((run_dir / "history.json").read_text())
+    assert (row.file, row.run, row.runs, row.epochs) == ("network2.weights.h5", 1, 1, 2)
+    assert row.selected_by["accuracy"] == history[row.epoch - 1]["test_accuracy"] == max(
+        epoch["test_accuracy"] for epoch in history)  # C3-10's protocol: the peak test accuracy
+
+
 def test_the_command_refuses_a_network_the_zoo_ships_no_weights_of(capsys):
     assert release.main(["publish", "C6-07", "--dry-run"]) == 2  # an experiment id, not a network
     assert "no book experiment trains C6-07 by a card's recipe" in capsys.readouterr().err
