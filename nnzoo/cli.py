@@ -172,14 +172,14 @@ def _train(args):
 def _export(args):
     _start_keras()
     import nnzoo  # noqa: PLC0415
-    from nnzoo import registry, rundir  # noqa: PLC0415
+    from nnzoo import metadata as user_metadata  # noqa: PLC0415
+    from nnzoo import registry  # noqa: PLC0415
 
     try:
         registry.card(args.name)
         metadata = {}
         if args.metadata:
-            metadata = dict(rundir.read_json(args.metadata, "--metadata",
-                                             'Fix it: it must hold one JSON object, e.g. {"test_accuracy": 0.99}.'))
+            metadata = user_metadata.read(args.metadata)
         model, measured = _trained_model(args.name, args.weights)
         version_dir = nnzoo.export(model, args.out or Path("exports") / args.name, format=args.format,
                                    quantize=args.quantize, metadata={**measured, **metadata})

@@ -317,11 +317,9 @@ def _card_fields(model, card, metadata):
     import nnzoo  # noqa: PLC0415
     from nnzoo import registry  # noqa: PLC0415
 
-    if metadata is None:
-        metadata = {}
-    if not isinstance(metadata, Mapping):
-        raise ValueError(f"metadata must be a mapping. Received: {type(metadata).__name__}.")
-    metadata = dict(metadata)
+    from nnzoo import metadata as user_metadata  # noqa: PLC0415
+
+    metadata = user_metadata.validate({} if metadata is None else metadata)  # no bool read as 100%, no deep nesting
 
     if card is None and model.name in registry.list_models():
         card = model.name

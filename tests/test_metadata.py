@@ -55,3 +55,24 @@ def test_python_metadata_test_accuracy(value):
 def test_python_metadata_keys_are_strings():
     with pytest.raises(ValueError, match=r"^metadata has a key that is not a string \(1\)"):
         metadata.validate({1: "a"})
+
+
+@pytest.mark.parametrize("bad", [{"test_accuracy": True}, [1, 2], {"recipe": 5}])
+def test_export_refuses_bad_metadata_before_writing(tmp_path, bad):
+    import nnzoo
+
+    model = nnzoo.build("shallow_softmax")
+    with pytest.raises(ValueError, match="not a number in|not an object"):
+        nnzoo.export(model, tmp_path / "out", metadata=bad)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_export_reads_metadata_through_the_validator(tmp_path, capsys):
+    from nnzoo import cli
+
+    bad = tmp_path / "m.json"
+    bad.write_text('{"test_accuracy": true}')
+    code = cli.main(["export", "shallow_softmax", "--weights", "mnist", "--out", str(tmp_path / "out"), "--metadata", str(bad)])
+    assert code == 2
+    assert "'test_accuracy' is True (bool)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
