@@ -16,7 +16,6 @@ writes the protocol's pick of each finished experiment to ``savedmodels/`` and r
 import argparse
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 from nnzoo import experiments, registry, release, rundir
@@ -58,9 +57,7 @@ _IDS = {experiment.id for experiment in experiments.EXPERIMENTS}
 
 
 def _deprecated(old, new):
-    message = f"{old} is deprecated: the release has its own command, {new}"
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
-    print(f"note: {message}", file=sys.stderr, flush=True)
+    print(f"note: {old} is deprecated: the release has its own command, {new}", file=sys.stderr, flush=True)
 
 
 def _is_weights_source(experiment):
