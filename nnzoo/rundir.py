@@ -385,6 +385,11 @@ class RunDir:
                               f"rewrite it.")
         return self.child(name)
 
+    def selected_epoch(self):
+        """The epoch (0-based) the protocol picked in the best run (its ``result.json``), or ``None`` before it ended."""
+        result = self.best_run().result()
+        return None if result is None else result.get("best_epoch")
+
     def trained_weights(self):
         """The file of the trained model's weights (see the class docstring): the best run's
         ``selected.weights.h5``, else its model file; ``None`` when it has none yet."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnzoo import baselines, data, records
+from nnzoo import baselines, data, records, rundir
 
 __all__ = ["run", "SIZES", "SPEED_IMAGES", "SPEED_EPOCHS", "SPEED_ETA"]
 
@@ -136,8 +136,8 @@ def _learning_speed(experiment, out, seed, epochs, subset, log):
     if epochs:
         last = speeds["deep_sigmoid_4"]["speeds"][-1]
         measured = {"values": {"first/last hidden layer speed, 4 hidden layers": round(last[-1] / last[0], 1)}}
-        (out / "speeds.json").write_text(json.dumps({"epochs": epochs, "images": images, "eta": SPEED_ETA,
-                                                     "networks": speeds}, indent=1))
+        rundir.write_bytes(out / "speeds.json", json.dumps({"epochs": epochs, "images": images, "eta": SPEED_ETA,
+                                                            "networks": speeds}, indent=1).encode())
     else:
         measured = {"values": {name: [round(s, 3) for s in speeds[name]["speeds"][0]] for name in speeds}}
     extra = {"speeds": speeds, "epochs": epochs, "images": images, "eta": SPEED_ETA}

@@ -155,7 +155,7 @@ def test_every_reader_of_a_run_directory_yields_the_protocols_pick(tmp_path, cap
     result = training.train("shallow_sigmoid", epochs=2, runs=2, data="mnist[:300]", n_validation=200, n_test=200,
                             verbose=0, hidden=(8,), protocol=Protocol(shuffle=True, rule="first_test"), out=out)
     best = RunDir(out).best_run()
-    assert best.path == out / f"run-{result.best_run + 1}" and result.best_epoch == 0
+    assert best.path == out / f"run-{result.best_run + 1}" and result.best_epoch == 0 == RunDir(out).selected_epoch()
     picked = nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False)
     picked.load_weights(best.selected_file)
     final = rundir.load_model_file(best.model_file, compile=False).get_weights()
