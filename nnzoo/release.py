@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from nnzoo import data, experiments, files, pretrained, records, registry, reproduce, rundir
+from nnzoo import data, experiments, files, pretrained, records, registry, reproduce, rundir, weights_io
 
 __all__ = ["dry_run", "finished", "main", "pack", "publish", "record_of", "shipped_file", "weights_sources"]
 
@@ -131,8 +131,6 @@ def record_of(name, experiment, run_dir, target, shelf, test=None):
 
 def shipped_file(name, shelf=pretrained.CHECKOUT_DIR):
     """The file on the shelf that ships ``name``'s weights (a SavedModel: its latest version); ``None`` if none."""
-    from nnzoo import weights_io  # noqa: PLC0415
-
     shelf = Path(shelf)
     if name in pretrained.SERVED:
         return weights_io.saved_model_in(shelf / name) if (shelf / name).is_dir() else None
@@ -193,7 +191,8 @@ def pack(into):
 
 
 def weights_sources():
-    """The networks with a source experiment (``experiments.for_weights``): those whose weights the zoo ships."""
+    """The networks with a source experiment (``experiments.for_weights``), whose weights the zoo can ship (all but
+    those not trained yet: ``deep_fc_ciresan``, hours on a GPU)."""
     found = []
     for name in registry.list_models():
         try:
