@@ -16,33 +16,30 @@ Example:
 
 import dataclasses
 import sys
+import warnings
 from pathlib import Path
 from typing import Mapping, Optional
 
 from nnzoo import comparison, data, records, registry
 from nnzoo.protocols import Protocol
 from nnzoo.recipe import Recipe
+from nnzoo.registry import BookResult  # noqa: F401  (the type of Experiment.book)
 
-__all__ = ["Experiment", "BookNumber", "Recipe", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "book_for", "train", "run"]
+__all__ = ["Experiment", "BookNumber", "BookResult", "Recipe", "EXPERIMENTS", "get", "ids", "chapter", "for_weights", "protocol", "book_for", "train", "run"]
 
 DEFAULT_OUT = Path("runs") / "experiments"
 
 
-@dataclasses.dataclass(frozen=True)
-class BookNumber:
-    """A number the book reports for an experiment.
+def _number(accuracy, split, report="peak", source="", values=None):
+    """A row's book number (``nnzoo.registry.BookResult``); the row fills in its id and runs."""
+    return registry.BookResult(accuracy, split, source=source, report=report, values=values)
 
-    ``report`` says which epoch it is: ``"peak"`` (the card protocol's pick),
-    ``"first"`` or ``"final"`` (the book printed a per-epoch transcript).
-    A number that is not an accuracy (chapter 5's learning speeds) is in
-    ``values`` instead, and ``accuracy`` is ``None``.
-    """
 
-    accuracy: Optional[float]
-    split: str
-    report: str = "peak"
-    source: str = ""
-    values: Optional[Mapping] = None
+def BookNumber(accuracy, split, report="peak", source="", values=None):  # noqa: N802  (the old class's name)
+    """Deprecated: a book number is an ``nnzoo.registry.BookResult`` (``nnzoo.BookResult``)."""
+    warnings.warn("nnzoo.experiments.BookNumber is deprecated; use nnzoo.BookResult(accuracy, split, "
+                  "report=..., source=..., values=...).", DeprecationWarning, stacklevel=2)
+    return _number(accuracy, split, report, source, values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +76,16 @@ class Experiment:
     epochs: Optional[int] = None
     data: Optional[str] = None
     runs: int = 1
-    book: Optional[BookNumber] = None
+    book: Optional[registry.BookResult] = None
     n_validation: Optional[int] = None
     note: str = ""
     monitor: bool = False
     seed_offset: int = 0
     kind: str = "train"
+
+    def __post_init__(self):
+        if self.book is not None and not self.book.experiment:  # the table's numbers name their row
+            object.__setattr__(self, "book", dataclasses.replace(self.book, experiment=self.id, runs=self.runs))
 
     @property
     def chapter(self):
@@ -114,7 +115,7 @@ def _canonical(model, title, runs=1, note="", variant=""):
     result = registry.card(model).book_result
     return Experiment(
         id=result.experiment + (f"-{variant}" if variant else ""), title=title, model=model, runs=runs,
-        book=BookNumber(result.accuracy, result.split, "peak", result.source), note=note,
+        book=result, note=note,
     )
 
 
@@ -127,42 +128,42 @@ EXPERIMENTS = (
     _canonical("shallow_sigmoid", "[784,30,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
     _canonical("shallow_sigmoid_100", "[784,100,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
     Experiment("C1-03", "η too small (0.001)", "shallow_sigmoid_100", {"eta": 0.001},
-               book=BookNumber(21.42, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
+               book=_number(21.42, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 2142/10000 after epoch 29."),
     Experiment("C1-04", "η too large (100)", "shallow_sigmoid", {"eta": 100.0},
-               book=BookNumber(9.82, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
+               book=_number(9.82, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 982/10000 after epoch 29."),
-    Experiment("C1-05", "random guess", None, kind="baseline", book=BookNumber(10.0, "test", source=_CH1_BASELINES),
+    Experiment("C1-05", "random guess", None, kind="baseline", book=_number(10.0, "test", source=_CH1_BASELINES),
                note="The book: right “about ten percent of the time”."),
     Experiment("C1-06", "average darkness", None, kind="baseline",
-               book=BookNumber(22.25, "test", source=_CH1_BASELINES)),
+               book=_number(22.25, "test", source=_CH1_BASELINES)),
     Experiment("C1-07", "SVM, scikit-learn's defaults of the book's day (SVC(gamma='auto'))", None, kind="baseline",
-               book=BookNumber(94.35, "test", source=_CH1_BASELINES),
+               book=_number(94.35, "test", source=_CH1_BASELINES),
                note="Needs scikit-learn. The book used the defaults of its day; scikit-learn 0.22 (2019) changed the "
                     "default gamma from 'auto' (1/784) to 'scale', which is also measured (SVC())."),
     Experiment("C3-05", "cross-entropy, 30 hidden, no regularization", "network2", {"lmbda": 0.0},
-               book=BookNumber(95.49, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
+               book=_number(95.49, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
     Experiment("C3-06", "cross-entropy, 100 hidden, no regularization", "network2",
-               {"lmbda": 0.0, "hidden": (100,)}, book=BookNumber(96.82, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
+               {"lmbda": 0.0, "hidden": (100,)}, book=_number(96.82, "test", "peak", "Chapter 3, “Using the cross-entropy to classify MNIST digits”")),
     Experiment("C3-07", "overfitting: 1,000 training images, 400 epochs", "network2", {"lmbda": 0.0},
-               epochs=400, data="mnist[:1000]", book=BookNumber(82.27, "test", "peak", "Chapter 3, “Overfitting and regularization”"),
+               epochs=400, data="mnist[:1000]", book=_number(82.27, "test", "peak", "Chapter 3, “Overfitting and regularization”"),
                monitor=True),
     Experiment("C3-08", "the same unregularized net again (train/test gap)", "network2", {"lmbda": 0.0},
-               book=BookNumber(95.33, "test", "peak", "Chapter 3, “Overfitting and regularization”"), monitor=True, seed_offset=1,
+               book=_number(95.33, "test", "peak", "Chapter 3, “Overfitting and regularization”"), monitor=True, seed_offset=1,
                note="A second run of C3-05's recipe; the book quotes 95.33 here and 95.49 there."),
     Experiment("C3-09", "L2 λ = 0.1 on 1,000 images, 400 epochs", "network2", {"lmbda": 0.1},
-               epochs=400, data="mnist[:1000]", book=BookNumber(87.1, "test", "peak", "Chapter 3, “Regularization”"),
+               epochs=400, data="mnist[:1000]", book=_number(87.1, "test", "peak", "Chapter 3, “Regularization”"),
                monitor=True),
     dataclasses.replace(_canonical("network2", "L2 λ = 5.0 on 50,000 images"), monitor=True),
     Experiment("C3-11", "L2, 100 hidden (η = 0.5)", "network2", {"hidden": (100,)},
-               book=BookNumber(97.92, "validation", "peak", "Chapter 3, “Regularization”")),
+               book=_number(97.92, "validation", "peak", "Chapter 3, “Regularization”")),
     _canonical("network2_100", "L2, 100 hidden, η = 0.1, 60 epochs: the 98% run"),
     Experiment("C3-13", "5,000 training images (λ and epochs scaled)", "network2", {"lmbda": 0.5},
-               epochs=300, data="mnist[:5000]", book=BookNumber(93.24, "validation", "peak", "Chapter 3, “An aside on big data and what it means to compare classification accuracies”"),
+               epochs=300, data="mnist[:5000]", book=_number(93.24, "validation", "peak", "Chapter 3, “An aside on big data and what it means to compare classification accuracies”"),
                note="The book scales λ down and epochs up with the set size; which split it scored is "
                     "not stated (validation assumed)."),
     Experiment("C3-14", "accuracy against training-set size: network and SVM", "network2", kind="size_curve",
-               book=BookNumber(94.48, "validation", source="Chapter 3, “An aside on big data and what it means to "
+               book=_number(94.48, "validation", source="Chapter 3, “An aside on big data and what it means to "
                                                            "compare classification accuracies”"),
                note="The book's number is the SVM's at 50,000 images; its network point, 93.24% at 5,000 images, "
                     "is C3-13. Each net and SVM is scored once, at the end, on the 10,000 validation images."),
@@ -185,29 +186,29 @@ EXPERIMENTS = (
       for init, label in (("large", "old N(0,1)"), ("default", "new N(0,1/√n_in)"))),
     Experiment("C3-17", "bad hyper-parameters: η = 10, λ = 1000", "network2",
                {"init": "default", "eta": 10.0, "lmbda": 1000.0},
-               book=BookNumber(9.67, "validation", "final", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
+               book=_number(9.67, "validation", "final", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
                note="The book prints 967/10000 after epoch 29: no better than chance."),
     Experiment("C3-18", "[784,10] on 1,000 images: η = 10, λ = 1000", "no_hidden_sigmoid",
                {"eta": 10.0, "lmbda": 1000.0}, n_validation=100,
-               book=BookNumber(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
+               book=_number(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-19", "[784,10]: λ rescaled to 20", "no_hidden_sigmoid", {"eta": 10.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(12.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
+               n_validation=100, book=_number(12.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-20", "[784,10]: η up to 100", "no_hidden_sigmoid", {"eta": 100.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
+               n_validation=100, book=_number(10.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”")),
     Experiment("C3-21", "[784,10]: η down to 1", "no_hidden_sigmoid", {"eta": 1.0, "lmbda": 20.0},
-               n_validation=100, book=BookNumber(62.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
+               n_validation=100, book=_number(62.0, "validation", "first", "Chapter 3, “How to choose a neural network's hyper-parameters?”"),
                note="Scored on the first 100 validation images, as the book does."),
     *(_canonical(f"deep_sigmoid_{k}", f"{k} hidden layer(s) of 30") for k in (1, 2, 3, 4)),
     Experiment("C5-05", "speed of learning ‖∂C/∂bˡ‖ of each hidden layer at initialisation", None,
                kind="learning_speed",
-               book=BookNumber(None, "training", source=_CH5_SPEED, values={
+               book=_number(None, "training", source=_CH5_SPEED, values={
                    "deep_sigmoid_2": (0.07, 0.31), "deep_sigmoid_3": (0.012, 0.060, 0.283),
                    "deep_sigmoid_4": (0.003, 0.017, 0.070, 0.285)}),
                note="On the first 1,000 training images, in inference mode; the book does not say which images "
                     "or initialisation it used (network2's default N(0, 1/√n_in) here)."),
     Experiment("C5-06", "speed of learning over 500 epochs of full-batch gradient descent", None,
                kind="learning_speed",
-               book=BookNumber(None, "training", source=_CH5_SPEED,
+               book=_number(None, "training", source=_CH5_SPEED,
                                values={"first/last hidden layer speed, 4 hidden layers": 100}),
                note="1,000 training images, η = 0.1 (the book gives none). The book: the first of four hidden "
                     "layers learns “roughly 100 times” slower than the last; figures P30–P32."),
@@ -220,7 +221,7 @@ EXPERIMENTS = (
                note="Book: tanh trains a little faster, final accuracy very similar to sigmoid."),
     _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", runs=3, note=_CH6_NOTE),
     Experiment("C6-07", "ReLU on the expanded data", "conv2_relu", data="expanded",
-               runs=3, book=BookNumber(99.37, "test", "peak", "Chapter 6, “Convolutional neural networks in practice”"), note=_CH6_NOTE),
+               runs=3, book=_number(99.37, "test", "peak", "Chapter 6, “Convolutional neural networks in practice”"), note=_CH6_NOTE),
     _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE, variant="fc300"),
     _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE, variant="fc1000"),
     _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", runs=3, note=_CH6_NOTE),
@@ -276,17 +277,14 @@ def describe(experiment):
     return out
 
 
+_RECORD_BOOK_KEYS = ("accuracy", "split", "report", "source", "values")
+
+
 def book_dict(experiment):
-    """The book's number of an experiment as a JSON-friendly dict (``None`` when the book gives none)."""
+    """The book's number of an experiment as ``experiment.json`` holds it (``None`` when the book gives none)."""
     if experiment.book is None:
         return None
-    book = dataclasses.asdict(experiment.book)
-    if book["values"] is None:
-        del book["values"]
-    else:
-        book["values"] = {key: list(value) if isinstance(value, tuple) else value
-                          for key, value in experiment.book.values.items()}
-    return book
+    return {key: value for key, value in experiment.book.to_dict().items() if key in _RECORD_BOOK_KEYS}
 
 
 def chapter(number):
@@ -307,11 +305,6 @@ def protocol(experiment):
         return Protocol(shuffle=False, rule="best_validation_test")
     split, report = (experiment.book.split, experiment.book.report) if experiment.book else ("validation", "peak")
     return Protocol(shuffle=True, rule=f"{report}_{split}")
-
-
-def _book(experiment):
-    """``(accuracy, split, id)`` for training's measured-vs-book line; ``()`` when the book gives none."""
-    return (experiment.book.accuracy, experiment.book.split, experiment.id) if experiment.book else ()
 
 
 def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_validation=None, monitor=None,
@@ -438,7 +431,8 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         result = training.train(
             experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
             verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
-            announce=False, processes=processes, protocol=protocol(experiment), book=_book(experiment),
+            announce=False, processes=processes, protocol=protocol(experiment),
+            book=experiment.book or comparison.NO_NUMBER,
             **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates

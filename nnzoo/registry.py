@@ -43,23 +43,48 @@ def _frozen(mapping):
 
 @dataclasses.dataclass(frozen=True)
 class BookResult:
-    """A number the book reports for a network, and how it was measured.
+    """A number the book reports, and how it was measured: the one type for it (cards and experiments).
 
     Attributes:
-        accuracy: the reported classification accuracy, in percent.
-        split: ``"test"`` or ``"validation"``: the data it was measured on.
-        protocol: how the number was picked, e.g. ``"peak test epoch, best
-            of 3 runs"`` or ``"test at best validation epoch, best of 3 runs"``.
+        accuracy: the reported classification accuracy, in percent; ``None`` for a number that is not an
+            accuracy (chapter 5's learning speeds, in ``values``).
+        split: ``"test"``, ``"validation"`` or ``"training"``: the data it was measured on.
+        protocol: how the number was picked, in words, e.g. ``"peak test accuracy over the epochs;
+            reshuffled every epoch; best of 3 runs"``. On a card it is filled from the card's
+            ``nnzoo.protocols.Protocol`` when left empty.
         experiment: the experiment id (``nnzoo.experiments``, e.g. ``"C6-11"``).
         source: the chapter and section of the book that states the number
             (``book_url(chapter)`` is the chapter online).
+        report: which epoch of a run it is: ``"peak"`` (the protocol's pick), ``"first"`` or ``"final"``
+            (the book printed a per-epoch transcript and quotes one epoch of it).
+        runs: how many runs the book took the best of.
+        values: the numbers that are not an accuracy (``None`` otherwise).
     """
 
-    accuracy: float
+    accuracy: Optional[float]
     split: str
-    protocol: str
-    experiment: str
-    source: str
+    protocol: str = ""
+    experiment: str = ""
+    source: str = ""
+    report: str = "peak"
+    runs: int = 1
+    values: Optional[Mapping] = None
+
+    def text(self):
+        """``98.04% validation (C3-12)``; ``no number in the book`` without an accuracy."""
+        if self.accuracy is None:
+            return "no number in the book"
+        return f"{self.accuracy:.2f}% {self.split}" + (f" ({self.experiment})" if self.experiment else "")
+
+    def to_dict(self):
+        """A JSON-friendly dict (tuples in ``values`` as lists; no ``values`` key when there are none)."""
+        out = dataclasses.asdict(self)
+        if self.values is None:
+            del out["values"]
+        else:
+            out["values"] = {key: list(value) if isinstance(value, tuple) else value
+                             for key, value in self.values.items()}
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +140,7 @@ class ModelCard:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "builder"}
         out["architecture"] = dict(self.architecture)
         out["recipe"] = dict(self.recipe)
-        out["book_result"] = dataclasses.asdict(self.book_result) if self.book_result else None
+        out["book_result"] = self.book_result.to_dict() if self.book_result else None
         out["weights"] = self.weights.to_dict() if self.weights else None
         out["book_url"] = book_url(self.chapter)
         return out

@@ -28,6 +28,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -479,8 +480,9 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     ``NNZOO_INTRA_OP_THREADS=0`` to keep TensorFlow's default.
         protocol: the ``nnzoo.protocols.Protocol`` to select by (default: the
             card's: its book program and the split of its book number).
-        book: ``(accuracy in percent, split, experiment id)`` printed beside
-            the measured number (default: the card's book result).
+        book: the book's number printed beside the measured one: an
+            ``nnzoo.BookResult`` or the ``nnzoo.comparison.BookComparison``
+            ``nnzoo.train`` makes (default: the card's book result).
         processes: train the runs (an ensemble's members) in this many
             processes at once, the runs dealt out round-robin, each process
             stepping its share in lockstep; default 1: all of them in lockstep in this
@@ -536,7 +538,7 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     # Part of the recipe, so that resuming with other evaluation sets is refused.
     recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
     protocol = protocol or Protocol.for_card(model_card)
-    book = book if book is not None else _card_book(model_card)
+    book = _book_number(book, model_card)
     out = Path(out or default_out(name, seed))
     ensemble = model_card.is_ensemble
     _check_out(out, runs, ensemble)
@@ -653,9 +655,17 @@ def _train_ensemble(model_card, recipe, split, protocol, seed, out, verbose, ann
                    out, verbose and announce, book)
 
 
-def _card_book(model_card):
-    result = model_card.book_result
-    return (result.accuracy, result.split, result.experiment) if result else None
+def _book_number(book, model_card):
+    """``train``'s ``book=``: the card's number by default; an old ``(accuracy, split, label)`` tuple still works."""
+    if book is None:
+        return model_card.book_result
+    if isinstance(book, tuple) and not hasattr(book, "text"):
+        if not book:
+            return None
+        warnings.warn("train(book=(accuracy, split, label)) is deprecated; pass an nnzoo.BookResult (or the "
+                      "nnzoo.comparison.BookComparison nnzoo.train makes).", DeprecationWarning, stacklevel=3)
+        return registry.BookResult(book[0], book[1], experiment=book[2])
+    return book
 
 
 def _wall_time(run_results):
@@ -685,6 +695,6 @@ def _finish(model_card, recipe, protocol, run_results, best, reported, test_accu
     summary["runs"] = [{k: v for k, v in dataclasses.asdict(r).items() if k != "history"} for r in run_results]
     RunDir(out).write_json(rundir.SUMMARY, summary)
     if verbose:
-        book_text = f"{book[0]:.2f}% {book[1]} ({book[2]})" if book else "no number in the book"
+        book_text = book.text() if book else "no number in the book"
         print(f"{model_card.name}: measured {100 * reported:.2f}% ({description}); book {book_text}", flush=True)
     return result

@@ -2,6 +2,7 @@
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -110,3 +111,18 @@ def test_two_records_of_one_experiment_are_refused_until_one_is_marked_supersede
         results.load_records(tmp_path)
     (tmp_path / "h100" / "C6-11" / records.FILE).rename(tmp_path / "h100" / "C6-11" / records.SUPERSEDED)
     assert results.load_records(tmp_path)["C6-11"]["machine"] == "cpu"
+
+
+def test_the_books_number_has_one_type_on_cards_and_experiments():
+    for experiment in experiments.EXPERIMENTS:
+        assert experiment.book is None or isinstance(experiment.book, registry.BookResult), experiment.id
+    assert experiments.get("C3-12").book is nnzoo.card("network2_100").book_result  # a card's own row: its number
+    c311 = experiments.get("C3-11").book
+    assert (c311.accuracy, c311.split, c311.report, c311.experiment) == (97.92, "validation", "peak", "C3-11")
+    assert c311.text() == "97.92% validation (C3-11)"
+    assert experiments.book_dict(experiments.get("C5-05"))["values"]["deep_sigmoid_2"] == [0.07, 0.31]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = experiments.BookNumber(50.0, "test", "final", "Chapter 1")
+    assert isinstance(old, registry.BookResult) and old.report == "final"
+    assert any(issubclass(w.category, DeprecationWarning) for w in caught)
