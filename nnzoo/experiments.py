@@ -106,7 +106,7 @@ class Experiment:
         return self.recipe.settings()
 
 
-def _canonical(model, title, runs=1, note="", variant=""):
+def _canonical(model, title, note="", variant=""):
     """The experiment a card's own recipe and number describe.
 
     ``variant`` tells apart two networks the book reports under one experiment
@@ -114,7 +114,7 @@ def _canonical(model, title, runs=1, note="", variant=""):
     """
     result = registry.card(model).book_result
     return Experiment(
-        id=result.experiment + (f"-{variant}" if variant else ""), title=title, model=model, runs=runs,
+        id=result.experiment + (f"-{variant}" if variant else ""), title=title, model=model, runs=result.runs,
         book=result, note=note,
     )
 
@@ -125,8 +125,8 @@ _CH5_SPEED = "Chapter 5, “The vanishing gradient problem”"
 _CH6_NOTE = "The book took the best of three runs; test accuracy at the best validation epoch."
 
 EXPERIMENTS = (
-    _canonical("shallow_sigmoid", "[784,30,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
-    _canonical("shallow_sigmoid_100", "[784,100,10], quadratic cost, η = 3.0", runs=3, note=_CH1_NOTE),
+    _canonical("shallow_sigmoid", "[784,30,10], quadratic cost, η = 3.0", note=_CH1_NOTE),
+    _canonical("shallow_sigmoid_100", "[784,100,10], quadratic cost, η = 3.0", note=_CH1_NOTE),
     Experiment("C1-03", "η too small (0.001)", "shallow_sigmoid_100", {"eta": 0.001},
                book=_number(21.42, "test", "final", "Chapter 1, “Implementing our network to classify digits”"),
                note="The book prints one run's per-epoch counts; 2142/10000 after epoch 29."),
@@ -212,22 +212,22 @@ EXPERIMENTS = (
                                values={"first/last hidden layer speed, 4 hidden layers": 100}),
                note="1,000 training images, η = 0.1 (the book gives none). The book: the first of four hidden "
                     "layers learns “roughly 100 times” slower than the last; figures P30–P32."),
-    _canonical("shallow_softmax", "fully-connected baseline, softmax + log-likelihood", runs=3,
+    _canonical("shallow_softmax", "fully-connected baseline, softmax + log-likelihood",
                note=_CH6_NOTE),
-    _canonical("conv1", "one conv-pool layer", runs=3, note=_CH6_NOTE),
+    _canonical("conv1", "one conv-pool layer", note=_CH6_NOTE),
     Experiment("C6-03", "conv1 without the fully-connected layer (exercise)", "conv1_nofc", runs=3),
-    _canonical("conv2", "two conv-pool layers", runs=3, note=_CH6_NOTE),
+    _canonical("conv2", "two conv-pool layers", note=_CH6_NOTE),
     Experiment("C6-05", "conv2 with tanh (problem)", "conv2_tanh", runs=3,
                note="Book: tanh trains a little faster, final accuracy very similar to sigmoid."),
-    _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", runs=3, note=_CH6_NOTE),
+    _canonical("conv2_relu", "ReLU, L2 λ = 0.1, η = 0.03", note=_CH6_NOTE),
     Experiment("C6-07", "ReLU on the expanded data", "conv2_relu", data="expanded",
                runs=3, book=_number(99.37, "test", "peak", "Chapter 6, “Convolutional neural networks in practice”"), note=_CH6_NOTE),
-    _canonical("conv2_relu_fc300", "FC 300, expanded data", runs=3, note=_CH6_NOTE, variant="fc300"),
-    _canonical("conv2_relu_fc1000", "FC 1000, expanded data", runs=3, note=_CH6_NOTE, variant="fc1000"),
-    _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", runs=3, note=_CH6_NOTE),
-    _canonical("conv2_relu_2fc300", "two FC layers of 300, expanded data", runs=3, note=_CH6_NOTE, variant="2fc300"),
-    _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", runs=3, note=_CH6_NOTE, variant="2fc1000"),
-    _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs", runs=3,
+    _canonical("conv2_relu_fc300", "FC 300, expanded data", note=_CH6_NOTE, variant="fc300"),
+    _canonical("conv2_relu_fc1000", "FC 1000, expanded data", note=_CH6_NOTE, variant="fc1000"),
+    _canonical("conv2_relu_2fc", "two FC layers of 100, expanded data", note=_CH6_NOTE),
+    _canonical("conv2_relu_2fc300", "two FC layers of 300, expanded data", note=_CH6_NOTE, variant="2fc300"),
+    _canonical("conv2_relu_2fc1000", "two FC layers of 1,000, expanded data", note=_CH6_NOTE, variant="2fc1000"),
+    _canonical("conv2_dropout", "dropout on two FC layers of 1,000, expanded data, 40 epochs",
                note=_CH6_NOTE),
     _canonical("conv2_dropout_ensemble", "plurality vote of 5 conv2_dropout nets",
                note="Member k has the seed of C6-11's run k, and the same recipe: members 1-3 are C6-11's three runs "
@@ -292,19 +292,12 @@ def chapter(number):
     return [experiment for experiment in EXPERIMENTS if experiment.chapter == number]
 
 
-_VOTE = "plurality vote of the members on the test set (ties: larger mean probability, then lower digit)"
-
-
 def protocol(experiment):
     """The book's protocol for an experiment: network3's rule in chapter 6, else the epoch the book quotes
     (peak, first or final) on the split it used. ``None`` for a study (``nnzoo.studies``)."""
     if experiment.kind != "train":
         return None
-    card = registry.card(experiment.model)
-    if card.book_code == "network3.py":
-        return Protocol(shuffle=False, rule="best_validation_test")
-    split, report = (experiment.book.split, experiment.book.report) if experiment.book else ("validation", "peak")
-    return Protocol(shuffle=True, rule=f"{report}_{split}")
+    return Protocol.for_book(registry.card(experiment.model).book_code, experiment.book, split="validation")
 
 
 def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_validation=None, monitor=None,
@@ -493,7 +486,7 @@ def make_record(experiment_id, history, *, seeds, runs, wall_time, command, meas
         reduced_budget="; ".join(reduced), note=" ".join(filter(None, [experiment.note, note])),
         wall_time_s=wall_time, hardware_text=hardware_text,
         overrides=dict(experiment.overrides), init=recipe["init"], data=recipe["data"], epochs=len(history),
-        protocol=_VOTE if ensemble else rule.describe(), n_validation=experiment.n_validation,
+        protocol=rule.describe(members=len(seeds) if ensemble else None), n_validation=experiment.n_validation,
         **({} if ensemble else {
             "first_epoch": {k: 100 * history[0][f"{k}_accuracy"] for k in ("validation", "test")},
             "final_epoch": {k: 100 * history[-1][f"{k}_accuracy"] for k in ("validation", "test")},

@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Protocol", "RULES", "best_validation_test", "peak"]
+__all__ = ["Protocol", "RULES", "VOTE", "best_validation_test", "peak"]
 
 
 def best_validation_test(history):
@@ -40,6 +40,9 @@ def peak(history, key):
 _REPORTS = {"peak": "peak {split} accuracy over the epochs", "first": "{split} accuracy after the first epoch",
             "final": "{split} accuracy after the last epoch"}
 RULES = ("best_validation_test", *(f"{report}_{split}" for report in _REPORTS for split in ("test", "validation")))
+# An ensemble's number (nnzoo.layers.vote): one description of it, for cards, results and records.
+VOTE = "plurality vote of {members} independently trained members on the test set (ties: larger mean probability, " \
+       "then lower digit); each member: {member}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,10 +72,17 @@ class Protocol:
     @classmethod
     def for_card(cls, model_card):
         """The protocol of a card's own recipe (its book program and the split of its book number)."""
-        if model_card.book_code == "network3.py":
+        return cls.for_book(model_card.book_code, model_card.book_result)
+
+    @classmethod
+    def for_book(cls, book_code, book=None, split="test"):
+        """The protocol of a run of the book program ``book_code`` that stands for the number ``book`` (an
+        ``nnzoo.registry.BookResult``): network3's rule, else the epoch the book quotes (``book.report``) on its
+        split (``split`` when there is no number)."""
+        if book_code == "network3.py":
             return cls(shuffle=False, rule="best_validation_test")
-        split = model_card.book_result.split if model_card.book_result else "test"
-        return cls(shuffle=True, rule=f"peak_{split}")
+        split, report = (book.split, book.report) if book else (split, "peak")
+        return cls(shuffle=True, rule=f"{report}_{split}")
 
     @property
     def split(self):
@@ -84,11 +94,20 @@ class Protocol:
         """``"peak"``, ``"first"`` or ``"final"`` (``"peak"`` for network3's rule)."""
         return "peak" if self.rule == "best_validation_test" else self.rule.split("_", 1)[0]
 
-    def describe(self):
+    def describe(self, runs=1, members=None):
+        """The protocol in words; ``runs``: the best of that many runs; ``members``: an ensemble of that many,
+        each trained by this protocol, voting (``VOTE``).
+
+        >>> Protocol(shuffle=False, rule="best_validation_test").describe(runs=3)
+        'test accuracy at the best validation epoch (ties to the later); fixed training order; best of 3 runs'
+        """
         order = "reshuffled every epoch" if self.shuffle else "fixed training order"
         if self.rule == "best_validation_test":
-            return f"test accuracy at the best validation epoch (ties to the later); {order}"
-        return f"{_REPORTS[self.report].format(split=self.split)}; {order}"
+            text = f"test accuracy at the best validation epoch (ties to the later); {order}"
+        else:
+            text = f"{_REPORTS[self.report].format(split=self.split)}; {order}"
+        text += f"; best of {runs} runs" if runs > 1 else ""
+        return VOTE.format(members=members, member=text) if members else text
 
     def select(self, history):
         """(best_epoch, validation, test, reported) of one run's history."""

@@ -122,6 +122,12 @@ class ModelCard:
     def __post_init__(self):
         object.__setattr__(self, "architecture", _frozen(self.architecture))
         object.__setattr__(self, "recipe", _frozen(self.recipe))
+        if self.book_result is not None and not self.book_result.protocol:  # the protocol says it in words
+            from nnzoo.protocols import Protocol  # noqa: PLC0415
+
+            members = self.architecture.get("n_members") if self.is_ensemble else None
+            text = Protocol.for_card(self).describe(runs=self.book_result.runs, members=members)
+            object.__setattr__(self, "book_result", dataclasses.replace(self.book_result, protocol=text))
 
     @property
     def is_ensemble(self):

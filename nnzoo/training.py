@@ -677,9 +677,7 @@ def _wall_time(run_results):
 
 
 def _finish(model_card, recipe, protocol, run_results, best, reported, test_accuracy, out, verbose, book):
-    description = protocol.describe()
-    if model_card.is_ensemble:
-        description = "plurality vote of independently trained members on the test set; members: " + description
+    description = protocol.describe(members=len(run_results) if model_card.is_ensemble else None)
     result = TrainResult(
         name=model_card.name,
         recipe=recipe,

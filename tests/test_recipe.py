@@ -126,3 +126,22 @@ def test_the_books_number_has_one_type_on_cards_and_experiments():
         old = experiments.BookNumber(50.0, "test", "final", "Chapter 1")
     assert isinstance(old, registry.BookResult) and old.report == "final"
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_the_protocol_says_itself_on_cards_experiments_and_the_vote():
+    from nnzoo.protocols import VOTE
+
+    for name in nnzoo.list_models():
+        card = nnzoo.card(name)
+        if card.book_result is None or name == "deep_fc_ciresan":  # Cireşan et al.'s number: their protocol
+            continue
+        members = card.architecture.get("n_members") if card.is_ensemble else None
+        described = Protocol.for_card(card).describe(runs=card.book_result.runs, members=members)
+        assert card.book_result.protocol == described, name
+    assert nnzoo.card("conv2").book_result.protocol.endswith("fixed training order; best of 3 runs")
+    assert nnzoo.card("conv2_dropout_ensemble").book_result.protocol.startswith(VOTE.split("{")[0] + "5 ")
+    for experiment in experiments.EXPERIMENTS:
+        if experiment.kind == "train" and experiment.book and experiment.book is experiment.recipe.card.book_result:
+            assert experiments.protocol(experiment) == Protocol.for_card(experiment.recipe.card), experiment.id
+            assert experiment.runs == experiment.book.runs, experiment.id
+    assert experiments.protocol(experiments.get("C3-18")).rule == "first_validation"

@@ -8,11 +8,7 @@ import numpy as np
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
-# How the book picked the number it reports, by chapter.
-CH1_PROTOCOL = "peak test accuracy over the epochs, best of 3 runs"
-CH3_PROTOCOL = "peak accuracy over the epochs of one run"
-CH5_PROTOCOL = "peak validation accuracy over the epochs of one run"
-CH6_PROTOCOL = "test accuracy at the epoch of best validation accuracy, best of 3 runs"
+# How the book picked the number it reports is the card's nnzoo.protocols.Protocol (BookResult.protocol).
 
 
 class SeedStream:

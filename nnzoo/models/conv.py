@@ -10,7 +10,6 @@ matters for porting weights.)
 """
 
 from nnzoo.models import _common
-from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
 
 POOL = 2
@@ -124,7 +123,7 @@ _RELU = ", activation_fn=ReLU"
 _conv_card(
     "conv1", "One sigmoid conv-pool layer (20 maps), 100 sigmoid neurons, softmax.",
     ONE_CONV, (100,), "sigmoid", _SIGMOID_RECIPE, 289_630,
-    BookResult(98.78, "test", CH6_PROTOCOL, "C6-02", "Chapter 6, “Convolutional neural networks in practice”"),
+    BookResult(98.78, "test", runs=3, experiment="C6-02", source="Chapter 6, “Convolutional neural networks in practice”"),
     _call([_CP1, _fc(2880, 100), _SOFTMAX.format(n=100, p="")], "training_data", 60, 0.1),
 )
 _conv_card(
@@ -135,7 +134,7 @@ _conv_card(
 _conv_card(
     "conv2", "Two sigmoid conv-pool layers (20 and 40 maps), 100 sigmoid neurons, softmax.",
     TWO_CONV, (100,), "sigmoid", _SIGMOID_RECIPE, 85_670,
-    BookResult(99.06, "test", CH6_PROTOCOL, "C6-04", "Chapter 6, “Convolutional neural networks in practice”"),
+    BookResult(99.06, "test", runs=3, experiment="C6-04", source="Chapter 6, “Convolutional neural networks in practice”"),
     _call([_CP1, _CP2, _fc(640, 100), _SOFTMAX.format(n=100, p="")], "training_data", 60, 0.1),
 )
 _conv_card(
@@ -147,7 +146,7 @@ _conv_card(
 _conv_card(
     "conv2_relu", "conv2 with ReLU units and network3's L2 (λ = 0.1), η = 0.03.",
     TWO_CONV, (100,), "relu", _RELU_RECIPE, 85_670,
-    BookResult(99.23, "test", CH6_PROTOCOL, "C6-06", "Chapter 6, “Convolutional neural networks in practice”"),
+    BookResult(99.23, "test", runs=3, experiment="C6-06", source="Chapter 6, “Convolutional neural networks in practice”"),
     _call([_CP1, _CP2, _fc(640, 100, _RELU), _SOFTMAX.format(n=100, p="")],
           "training_data", 60, 0.03, lmbda=0.1, act=_RELU),
 )
@@ -155,7 +154,7 @@ for _width, _params, _accuracy in ((300, 215_870, 99.46), (1000, 671_570, 99.43)
     _conv_card(
         f"conv2_relu_fc{_width}", f"conv2_relu with {_width} ReLU neurons, on the expanded data.",
         TWO_CONV, (_width,), "relu", _EXPANDED_RELU_RECIPE, _params,
-        BookResult(_accuracy, "test", CH6_PROTOCOL, "C6-08", "Chapter 6, “Convolutional neural networks in practice”"),
+        BookResult(_accuracy, "test", runs=3, experiment="C6-08", source="Chapter 6, “Convolutional neural networks in practice”"),
         _call([_CP1, _CP2, _fc(640, _width, _RELU), _SOFTMAX.format(n=_width, p="")],
               "expanded_training_data", 60, 0.03, lmbda=0.1, act=_RELU),
     )
@@ -168,7 +167,7 @@ for _suffix, _width, _params, _accuracy, _experiment, _source in (
         f"conv2_relu_2fc{_suffix}",
         f"conv2_relu with two fully-connected ReLU layers of {_width}, on the expanded data.",
         TWO_CONV, (_width, _width), "relu", _EXPANDED_RELU_RECIPE, _params,
-        BookResult(_accuracy, "test", CH6_PROTOCOL, _experiment, _source),
+        BookResult(_accuracy, "test", runs=3, experiment=_experiment, source=_source),
         _call([_CP1, _CP2, _fc(640, _width, _RELU), _fc(_width, _width, _RELU),
                _SOFTMAX.format(n=_width, p="")],
               "expanded_training_data", 60, 0.03, lmbda=0.1, act=_RELU),
@@ -181,7 +180,7 @@ _conv_card(
     "dropout 0.5 on the input of every fully-connected layer, expanded data.",
     TWO_CONV, (1000, 1000), "relu",
     dict(_EXPANDED_RELU_RECIPE, lmbda=0.0, epochs=40), 1_672_570,
-    BookResult(99.60, "test", CH6_PROTOCOL, "C6-11", "Chapter 6, “Convolutional neural networks in practice”"),
+    BookResult(99.60, "test", runs=3, experiment="C6-11", source="Chapter 6, “Convolutional neural networks in practice”"),
     _call([_CP1, _CP2, _fc(640, 1000, _RELU, _DROP), _fc(1000, 1000, _RELU, _DROP),
            _SOFTMAX.format(n=1000, p=_DROP)],
           "expanded_training_data", 40, 0.03, act=_RELU),

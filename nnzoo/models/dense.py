@@ -7,7 +7,6 @@ Every one takes the 28×28×1 ``image`` input, flattens it to the book's
 from nnzoo.models import _common
 from nnzoo.registry import BookResult, ModelCard, register
 
-from nnzoo.models._common import CH1_PROTOCOL, CH3_PROTOCOL, CH5_PROTOCOL, CH6_PROTOCOL
 
 
 def build_dense(model_card, config):
@@ -40,7 +39,7 @@ register(ModelCard(
     params=23_860,
     **_network_py(
         (30,),
-        BookResult(95.42, "test", CH1_PROTOCOL, "C1-01", "Chapter 1, “Implementing our network to classify digits”"),
+        BookResult(95.42, "test", runs=3, experiment="C1-01", source="Chapter 1, “Implementing our network to classify digits”"),
         "net = network.Network([784, 30, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
     ),
 ))
@@ -51,7 +50,7 @@ register(ModelCard(
     params=79_510,
     **_network_py(
         (100,),
-        BookResult(96.59, "test", CH1_PROTOCOL, "C1-02", "Chapter 1, “Implementing our network to classify digits”"),
+        BookResult(96.59, "test", runs=3, experiment="C1-02", source="Chapter 1, “Implementing our network to classify digits”"),
         "net = network.Network([784, 100, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
     ),
 ))
@@ -77,7 +76,7 @@ register(ModelCard(
     **_network2_py(
         (30,),
         dict(init="large", eta=0.5, lmbda=5.0, epochs=30),
-        BookResult(96.49, "test", CH3_PROTOCOL, "C3-10", "Chapter 3, “Regularization”"),
+        BookResult(96.49, "test", experiment="C3-10", source="Chapter 3, “Regularization”"),
         "net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost); "
         "net.large_weight_initializer(); net.SGD(training_data, 30, 10, 0.5, lmbda=5.0, "
         "evaluation_data=test_data, monitor_evaluation_accuracy=True)",
@@ -91,7 +90,7 @@ register(ModelCard(
     **_network2_py(
         (100,),
         dict(init="large", eta=0.1, lmbda=5.0, epochs=60),
-        BookResult(98.04, "validation", CH3_PROTOCOL, "C3-12", "Chapter 3, “Regularization”"),
+        BookResult(98.04, "validation", experiment="C3-12", source="Chapter 3, “Regularization”"),
         "net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost); "
         "net.large_weight_initializer(); net.SGD(training_data, 60, 10, 0.1, lmbda=5.0, "
         "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
@@ -121,7 +120,7 @@ for _depth, _accuracy, _params in ((1, 96.48, 23_860), (2, 96.90, 24_790), (3, 9
         **_network2_py(
             (30,) * _depth,
             dict(eta=0.1, lmbda=5.0, epochs=30),
-            BookResult(_accuracy, "validation", CH5_PROTOCOL, f"C5-0{_depth}", "Chapter 5, “The vanishing gradient problem”"),
+            BookResult(_accuracy, "validation", experiment=f"C5-0{_depth}", source="Chapter 5, “The vanishing gradient problem”"),
             f"net = network2.Network([{_sizes}]); net.SGD(training_data, 30, 10, 0.1, lmbda=5.0, "
             "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
             chapter=5,
@@ -139,7 +138,7 @@ register(ModelCard(
     recipe=dict(cost="log_likelihood", init="network3", eta=0.1, lmbda=0.0, regularization="l2",
                 batch_size=10, n_train=50_000, epochs=60, data="mnist"),
     params=79_510,
-    book_result=BookResult(97.80, "test", CH6_PROTOCOL, "C6-01", "Chapter 6, “Convolutional neural networks in practice”"),
+    book_result=BookResult(97.80, "test", runs=3, experiment="C6-01", source="Chapter 6, “Convolutional neural networks in practice”"),
     builder=build_dense,
 ))
 

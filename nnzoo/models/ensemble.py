@@ -13,7 +13,6 @@ members through the vote: train the members.
 
 from nnzoo import registry
 from nnzoo.models import _common
-from nnzoo.models._common import CH6_PROTOCOL
 from nnzoo.registry import BookResult, ModelCard, register
 from nnzoo.seeds import member_seed
 
@@ -65,6 +64,5 @@ def _ensemble_card(name, member, n_members, book_result):
 
 _ensemble_card(
     "conv2_dropout_ensemble", "conv2_dropout", 5,
-    BookResult(99.67, "test", "plurality vote of 5 nets, each scored as " + CH6_PROTOCOL,
-               "C6-12", "Chapter 6, “Convolutional neural networks in practice”"),
+    BookResult(99.67, "test", experiment="C6-12", source="Chapter 6, “Convolutional neural networks in practice”"),
 )
