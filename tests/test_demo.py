@@ -86,11 +86,13 @@ def _check_keras_digits(browser, mnist_split):
 
 
 def _check_votes(browser):
-    """The ensemble shows its five members' votes, and its digit is their plurality."""
+    """The ensemble shows its five members' votes, and its digit is among the most voted (a tie goes to the
+    larger mean probability, which the page does not show)."""
     for k in SAMPLES:
         votes = browser["votes"][str(k)].split(",")
         assert len(votes) == 5
-        assert max(set(votes), key=votes.count) == str(browser["samples"][str(k)]["conv2_dropout_ensemble"])
+        digit = str(browser["samples"][str(k)]["conv2_dropout_ensemble"])
+        assert votes.count(digit) == max(map(votes.count, votes)), (k, votes, digit)  # a plurality (ties: any)
 
 
 def _check_drawn(browser):
