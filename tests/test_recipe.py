@@ -79,8 +79,9 @@ def test_one_table_holds_every_number_the_book_reports():
         "C5-05": "learning_speed", "C5-06": "learning_speed", "C6-12": "train"}
     assert experiments.get("C1-06").book.accuracy == 22.25 and experiments.get("C3-14").book.accuracy == 94.48
     assert experiments.get("C5-05").book.values["deep_sigmoid_4"] == (0.003, 0.017, 0.070, 0.285)
+    assert experiments.get("C1-07").recipe is None  # a study holds no Recipe
     with pytest.raises(ValueError, match="C1-07 .* is a baseline study, not one network's training recipe"):
-        experiments.get("C1-07").recipe
+        experiments.get("C1-07").settings()
     assert experiments.for_weights("network2").id == "C3-10"  # studies never source shipped weights
 
 
@@ -145,3 +146,13 @@ def test_the_protocol_says_itself_on_cards_experiments_and_the_vote():
             assert experiments.protocol(experiment) == Protocol.for_card(experiment.recipe.card), experiment.id
             assert experiment.runs == experiment.book.runs, experiment.id
     assert experiments.protocol(experiments.get("C3-18")).rule == "first_validation"
+
+
+def test_an_experiment_holds_a_recipe_and_reads_its_fields_from_it():
+    c309 = experiments.get("C3-09")
+    assert c309.recipe == Recipe("network2", {"lmbda": 0.1}, epochs=400, data="mnist[:1000]", monitor=True)
+    assert (c309.model, dict(c309.overrides), c309.epochs, c309.data, c309.monitor) == (
+        "network2", {"lmbda": 0.1}, 400, "mnist[:1000]", True)
+    assert experiments.get("C6-11").recipe.runs == 3 and experiments.get("C3-18").recipe.n_validation == 100
+    with pytest.raises(ValueError, match="holds an nnzoo.recipe.Recipe"):
+        experiments.Experiment("X1-01", "no recipe", "network2")
