@@ -177,6 +177,11 @@ def read_record(path, what, expected, fix="Restore it, or delete the run directo
 # ----------------------------------------------------------------------------- the run directory
 
 
+def _file(name, doc=None):
+    """A ``RunDir`` property: the path of its file ``name``."""
+    return property(lambda self: self.path / name, doc=doc or f"``{name}`` in this directory.")
+
+
 class RunDir:
     """A run directory of ``nnzoo.train``: its layout, files, lock and records, and the trained model it stands for.
 
@@ -218,34 +223,13 @@ class RunDir:
 
     # -- files
 
-    @property
-    def recipe_file(self):
-        return self.path / RECIPE
-
-    @property
-    def history_file(self):
-        return self.path / HISTORY
-
-    @property
-    def summary_file(self):
-        return self.path / SUMMARY
-
-    @property
-    def result_file(self):
-        return self.path / RESULT
-
-    @property
-    def log_file(self):
-        return self.path / LOG
-
-    @property
-    def model_file(self):
-        """The final model, ``model.keras`` (written when the run finishes)."""
-        return self.path / MODEL
-
-    @property
-    def selected_file(self):
-        return self.path / SELECTED_WEIGHTS
+    recipe_file = _file(RECIPE)
+    history_file = _file(HISTORY)
+    summary_file = _file(SUMMARY)
+    result_file = _file(RESULT)
+    log_file = _file(LOG)
+    model_file = _file(MODEL, "The final model, ``model.keras`` (written when the run finishes).")
+    selected_file = _file(SELECTED_WEIGHTS, "The weights at the epoch the protocol picks (what the zoo ships).")
 
     def checkpoint(self, epoch):
         """The checkpoint written after ``epoch`` epochs: ``checkpoint-EPOCH.keras``."""
