@@ -329,31 +329,19 @@ def train(target, *, seed=0, out=None, epochs=None, data=None, runs=None, n_vali
     """
     from nnzoo import training  # noqa: PLC0415  (the table itself needs no Keras)
 
-    given = {"epochs": epochs, "data": data, "runs": runs, "n_validation": n_validation, "monitor": monitor,
-             "protocol": protocol, "book": book}
-    given = {key: value for key, value in given.items() if value is not None}
     if isinstance(target, Experiment):
         target = target.id
-    experiment = None
-    if isinstance(target, str) and target in _BY_ID:
-        experiment = get(target)
+    experiment, recipe = (_BY_ID.get(target) if isinstance(target, str) else None), target
+    if experiment is not None:
+        experiment.settings()  # a study has no recipe: it says to run it with nnzoo reproduce
         out = out or Path("runs") / f"{target}-seed{seed}"
         seed += experiment.seed_offset
         recipe = experiment.recipe.replace(runs=1)
-    elif isinstance(target, Recipe):
-        recipe = target
-    else:
-        comparison = given.get("book", _compared(target, given, kwargs))
-        result = training.train(target, seed=seed, out=out, **{**given, "book": comparison}, **kwargs)
-        result.book = comparison
-        return result
-    settings = {"epochs": recipe.epochs, "data": recipe.data, "runs": recipe.runs, "n_validation": recipe.n_validation,
-                "monitor": recipe.monitor, "protocol": recipe.protocol, **given}
-    overrides = {key: kwargs.pop(key) for key in list(kwargs) if key not in _TRAIN_OPTIONS}
-    comparison = given.get("book", _compared(recipe.network, settings, {**recipe.overrides, **overrides},
-                                             experiment))
-    result = training.train(recipe.network, seed=seed, out=out, **{**settings, "book": comparison}, **kwargs,
-                            **{**recipe.overrides, **overrides})
+    how = {key: kwargs.pop(key) for key in list(kwargs) if key in _TRAIN_OPTIONS}  # the rest: model overrides
+    recipe = training.as_recipe(recipe, kwargs, epochs=epochs, data=data, runs=runs, n_validation=n_validation,
+                                monitor=monitor, protocol=protocol)
+    comparison = book if book is not None else book_for(recipe, experiment)
+    result = training.train(recipe, seed=seed, out=out, book=comparison, **how)
     result.book = comparison
     return result
 
@@ -380,18 +368,7 @@ def book_for(recipe, experiment=None):
     return comparison.against(recipe, get(experiment) if isinstance(experiment, str) else experiment)
 
 
-def _compared(network, settings, overrides, experiment=None):
-    """The book's number for what ``train`` is about to run, and how its recipe differs from the book's
-    (``book_for``); no number when the arguments are not a recipe (``train`` then says what is wrong
-    with them)."""
-    changes = {key: value for key, value in overrides.items() if key not in _TRAIN_OPTIONS}
-    fields = {key: settings.get(key) for key in ("epochs", "data", "n_validation", "protocol")}
-    try:
-        return book_for(Recipe(network, changes, runs=settings.get("runs") or 1, **fields), experiment)
-    except (ValueError, TypeError):
-        return comparison.NO_NUMBER
-
-
+# How to run a training, beside its Recipe (the Recipe's own keys: nnzoo.options).
 _TRAIN_OPTIONS = ("verbose", "n_test", "announce", "callbacks", "processes")
 
 
@@ -422,22 +399,19 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
         return studies.run(experiment, Path(out or DEFAULT_OUT / experiment.id), book=book_dict(experiment),
                            seed=seed, command=command,
                            epochs=epochs, subset=subset, log=print if verbose else (lambda line: None))
-    recipe = experiment.settings()
     runs = runs or experiment.runs
-    epochs = epochs or recipe["epochs"]
+    epochs = epochs or experiment.settings()["epochs"]
     out = Path(out or DEFAULT_OUT / experiment.id)
     seed += experiment.seed_offset
-    data_spec, n_validation, n_test = recipe["data"], experiment.n_validation, None
+    data_spec, n_validation, n_test = experiment.settings()["data"], experiment.n_validation, None
     if subset:
         data_spec, n_test = data.first_n_spec(data_spec, subset), subset
         n_validation = min(subset, n_validation or subset)
     try:
         result = training.train(
-            experiment.model, epochs=epochs, runs=runs, data=data_spec, seed=seed, out=out,
-            verbose=verbose, n_validation=n_validation, n_test=n_test, monitor=experiment.monitor,
-            announce=False, processes=processes, protocol=protocol(experiment),
+            experiment.recipe.replace(runs=runs, epochs=epochs, data=data_spec, n_validation=n_validation),
+            seed=seed, out=out, verbose=verbose, n_test=n_test, announce=False, processes=processes,
             book=experiment.book or comparison.NO_NUMBER,
-            **experiment.overrides,
         )
     except training.Diverged as err:  # a refused run directory is an error, not a result: it propagates
         record = records.write(out, records.record(

@@ -1,19 +1,58 @@
-"""Validation of ``nnzoo.build`` overrides, before anything is built.
+"""Which settings are which, and their validation before anything is built or trained.
 
-Each check says what it received, what it expected and how to fix it.
+The one list of keys: a model override (``MODEL_RECIPE_KEYS`` and the card's architecture: what ``nnzoo.build``
+takes) or a training setting (``TRAINING_KEYS``: what ``nnzoo.recipe.Recipe`` keeps apart and ``nnzoo.train``
+takes besides). Each check says what it received, what it expected and how to fix it.
 """
 
 import math
 
-from nnzoo import initializers, losses, regularizers
-
+# The values a choice takes, here so that a Recipe is checked without Keras (``nnzoo info`` reads the
+# experiments table without TensorFlow); losses.COSTS, initializers.INITS and regularizers.REGULARIZATIONS
+# implement exactly these (tests/test_recipe.py checks it).
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+COSTS = ("quadratic", "cross_entropy", "log_likelihood")
+INITS = ("large", "default", "network3")
+REGULARIZATIONS = ("l2", "l1")
 
-# Recipe entries that shape the compiled model; the rest (epochs, data, ...)
-# belong to training.
-BUILD_RECIPE_KEYS = ("cost", "init", "eta", "lmbda", "regularization", "n_train", "batch_size")
-TRAINING_ONLY_KEYS = ("epochs", "data", "runs", "protocol", "shuffle", "eta_final", "monitor")
+# The card-recipe entries that shape the compiled model (with the card's architecture: model_keys).
+MODEL_RECIPE_KEYS = ("cost", "init", "eta", "lmbda", "regularization", "n_train", "batch_size")
+# The settings of a training, not of the model: a Recipe's own fields, the evaluation subset, η's decay and
+# the run's seed (``eta_final`` may also stand among a Recipe's overrides, as on a card's recipe).
+TRAINING_KEYS = ("epochs", "data", "runs", "protocol", "n_validation", "n_test", "monitor", "eta_final", "seed",
+                 "shuffle")
+# What build takes besides the model keys.
 EXTRA_KEYS = ("seed", "compile")
+BUILD_RECIPE_KEYS = MODEL_RECIPE_KEYS  # the older names of the lists above
+TRAINING_ONLY_KEYS = tuple(key for key in TRAINING_KEYS if key not in EXTRA_KEYS)
+
+
+def model_keys(model_card):
+    """The keys ``nnzoo.build`` takes for ``model_card`` besides seed and compile: its architecture and
+    ``MODEL_RECIPE_KEYS``."""
+    return (*model_card.architecture, *MODEL_RECIPE_KEYS)
+
+
+def model_settings(model_card, settings):
+    """The model part of a flat dict of settings (a run's resolved recipe): what ``nnzoo.build`` takes."""
+    keys = model_keys(model_card)
+    return {key: value for key, value in settings.items() if key in keys}
+
+
+def check_recipe_overrides(model_card, overrides):
+    """A Recipe's overrides, checked once: model overrides and ``eta_final``, each value validated (lists read
+    as tuples, numbers as floats where the model takes floats). Returns the checked dict."""
+    for key in ("compile", "seed"):
+        if key in overrides:
+            raise ValueError(f"{key} is not a model override of a training. Received: {key}={overrides[key]!r}. "
+                             + ("Training compiles the model itself." if key == "compile"
+                                else "Pass seed= to nnzoo.train on its own."))
+    model = {key: value for key, value in overrides.items() if key != "eta_final"}
+    config = resolve(model_card, model, extra_keys=())
+    checked = {key: config[key] for key in model}
+    if "eta_final" in overrides:  # a bool is not a learning rate
+        checked["eta_final"] = check_eta_final(overrides["eta_final"], model_card.name)
+    return checked
 
 
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -132,11 +171,11 @@ CHECKS = {
     "conv": _check_conv,
     "activation": _check_choice("activation", ACTIVATIONS),
     "p_dropout": _check_p_dropout,
-    "cost": _check_choice("cost", tuple(losses.COSTS)),
-    "init": _check_choice("init", initializers.INITS),
+    "cost": _check_choice("cost", COSTS),
+    "init": _check_choice("init", INITS),
     "eta": _check_eta,
     "lmbda": _check_lmbda,
-    "regularization": _check_choice("regularization", regularizers.REGULARIZATIONS),
+    "regularization": _check_choice("regularization", REGULARIZATIONS),
     "n_train": _check_positive_int("n_train"),
     "batch_size": _check_positive_int("batch_size"),
     "n_members": _check_positive_int("n_members"),
@@ -151,7 +190,7 @@ def resolve(model_card, overrides, extra_keys=EXTRA_KEYS):
     ``extra_keys``: the non-recipe keys the caller takes (``build``: seed and
     compile; ``train`` takes seed as an argument of its own).
     """
-    allowed = (*model_card.architecture, *BUILD_RECIPE_KEYS, *extra_keys)
+    allowed = (*model_keys(model_card), *extra_keys)
     for key in overrides:
         if key in TRAINING_ONLY_KEYS:
             raise ValueError(
@@ -169,7 +208,7 @@ def resolve(model_card, overrides, extra_keys=EXTRA_KEYS):
             f"{overrides['member']!r}. Build another ensemble card, or pass member overrides "
             f"such as p_dropout= or eta= directly."
         )
-    config = {key: model_card.recipe[key] for key in BUILD_RECIPE_KEYS}
+    config = {key: model_card.recipe[key] for key in MODEL_RECIPE_KEYS}
     config.update(model_card.architecture)
     config.update(seed=None, compile=True)
     config.update(overrides)

@@ -17,7 +17,7 @@ import dataclasses
 import types
 from typing import Mapping, Optional
 
-from nnzoo import data, registry
+from nnzoo import data, options, registry
 from nnzoo.protocols import Protocol
 
 __all__ = ["Recipe"]
@@ -29,8 +29,12 @@ class Recipe:
 
     Attributes:
         network: a registry name (``nnzoo.list_models()``).
-        overrides: changes to the card's recipe or architecture (``eta``,
-            ``lmbda``, ``init``, ``hidden``, ...).
+        overrides: the model overrides: changes to the card's architecture or
+            the model part of its recipe (``eta``, ``lmbda``, ``init``,
+            ``hidden``, ...; ``nnzoo.options.model_keys``), and ``eta_final``
+            (η's geometric decay); checked when the Recipe is made.
+        The other fields are the training settings (``nnzoo.options.TRAINING_KEYS``):
+
         epochs, data: ``None`` keeps the card's (``data``: ``"mnist"``,
             ``"expanded"`` or ``"mnist[:N]"``).
         runs: independent runs; the protocol picks the best.
@@ -54,7 +58,9 @@ class Recipe:
         if not isinstance(self.overrides, Mapping):
             raise ValueError(f"Recipe overrides must be a mapping of recipe keys to values. "
                              f"Received: overrides={self.overrides!r}.")
-        object.__setattr__(self, "overrides", types.MappingProxyType(dict(self.overrides)))
+        # Checked here, once: a training takes the Recipe as it is.
+        checked = options.check_recipe_overrides(model_card, self.overrides)
+        object.__setattr__(self, "overrides", types.MappingProxyType(checked))
         if self.protocol is None:
             object.__setattr__(self, "protocol", Protocol.for_card(model_card))
         elif not isinstance(self.protocol, Protocol):

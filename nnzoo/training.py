@@ -37,13 +37,12 @@ import numpy as np
 from nnzoo import callbacks, data, layers, options, processes as _processes, registry, rundir, seeds
 from nnzoo.epoch import fit_epoch, fit_epochs_lockstep, single_threaded_ops, supported
 from nnzoo.protocols import Protocol, best_validation_test, peak  # noqa: F401  (public here too)
+from nnzoo.recipe import Recipe
 from nnzoo.rundir import RunDir, load_model_file
 
 __all__ = ["train", "TrainResult", "RunResult", "TrainingError", "Diverged", "RunDirectoryError", "best_validation_test", "peak"]
 
 DEFAULT_RUNS_DIR = "runs"
-# Recipe entries that shape the training run, not the model.
-_TRAINING_KEYS = ("epochs", "data", "seed", "monitor", "eta_final", "n_validation", "n_test")
 
 
 class TrainingError(RuntimeError):
@@ -210,8 +209,7 @@ class _Run:
             if start:
                 self.log(f"no checkpoint for epoch {start - 1} in {run_dir}; starting {name} over")
                 history = []
-            build_args = {k: v for k, v in config.items() if k not in _TRAINING_KEYS}
-            self.model = registry.build(name, seed=seed, **build_args)
+            self.model = registry.build(name, seed=seed, **options.model_settings(registry.card(name), config))
         self.history = history
         self.model.stop_training = False
         self.stopped = self.began = False
@@ -435,14 +433,29 @@ def _train_group(name, configs, data_args, protocol, run_dirs, verbose, processe
     _train_runs(name, configs, split, protocol, run_dirs, verbose, alongside=processes)
 
 
-def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
-          n_validation=None, n_test=None, monitor=False, announce=True, callbacks=None, protocol=None, book=None,
+def as_recipe(target, overrides, **fields):
+    """The ``Recipe`` ``train`` trains: ``target`` itself, or with the fields and overrides given beside it;
+    a network name with them (the Recipe checks them)."""
+    given = {key: value for key, value in fields.items() if value is not None}
+    if isinstance(target, Recipe):
+        if overrides:
+            given["overrides"] = {**target.overrides, **overrides}
+        return target.replace(**given) if given else target
+    return Recipe(target, overrides, **given)
+
+
+def train(name, *, epochs=None, runs=None, data=None, seed=0, out=None, verbose=1,
+          n_validation=None, n_test=None, monitor=None, announce=True, callbacks=None, protocol=None, book=None,
           processes=1, **overrides):
     """Train a registered network with its book recipe; return a ``TrainResult``.
 
     Args:
-        name: a registry name (see ``nnzoo.list_models()``). ``nnzoo.train``
-            (``nnzoo.experiments.train``) also takes a book experiment id.
+        name: an ``nnzoo.recipe.Recipe``, trained as it is, or a registry name
+            (see ``nnzoo.list_models()``), whose Recipe the arguments below
+            make. ``nnzoo.train`` (``nnzoo.experiments.train``) also takes a
+            book experiment id. With a Recipe, the arguments of its own
+            fields (epochs, runs, data, n_validation, monitor, protocol,
+            overrides) given here replace its.
         epochs: number of epochs (default: the card's).
         runs: independent runs with seeds ``seed``, ``seed + 1``, ...; the
             best one by the protocol is reported (the book used 3).
@@ -503,17 +516,8 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     >>> nnzoo.train("C3-12")  # the book's 98% run: network2_100, η = 0.1, λ = 5, 60 epochs  # doctest: +SKIP
     """
     single_threaded_ops()  # a no-op once TensorFlow runs (or under JAX)
-    if "compile" in overrides or "seed" in overrides:
-        key = "compile" if "compile" in overrides else "seed"
-        raise ValueError(f"{key} is not a model override of train. Received: {key}={overrides[key]!r}. "
-                         + ("train compiles the model itself." if key == "compile" else "Pass seed= on its own."))
-    model_card = registry.card(name)
-    if protocol is not None and not isinstance(protocol, Protocol):
-        raise ValueError(f"protocol must be an nnzoo.protocols.Protocol. Received: protocol={protocol!r}.")
-    if isinstance(epochs, bool) or epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-        raise ValueError(f"epochs must be a positive integer. Received: epochs={epochs!r}.")
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise ValueError(f"runs must be a positive integer. Received: runs={runs!r}.")
+    recipe = as_recipe(name, overrides, epochs=epochs, runs=runs, data=data, n_validation=n_validation,
+                       monitor=monitor, protocol=protocol)  # checked once, there: bad settings fail before any data
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}.")
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
@@ -521,23 +525,21 @@ def train(name, *, epochs=None, runs=1, data=None, seed=0, out=None, verbose=1,
     if processes > 1 and callbacks is not None:
         raise ValueError(f"callbacks run in this process, and processes={processes} trains the runs in others. "
                          f"Pass processes=1 to use callbacks. Received: callbacks={callbacks!r}.")
-    schedule = {key: overrides.pop(key) for key in ("eta_final",) if key in overrides}
-    if "eta_final" in schedule:
-        options.check_eta_final(schedule["eta_final"], name)  # a bool is not a learning rate
-    options.resolve(model_card, overrides, extra_keys=())  # bad overrides fail before any data is read
+    name, model_card, runs, n_validation, protocol = (recipe.network, recipe.card, recipe.runs, recipe.n_validation,
+                                                      recipe.protocol)
     callbacks_for = _callbacks_for(callbacks, runs, model_card.is_ensemble)
-    data_spec = model_card.recipe["data"] if data is None else data  # data="" is refused, not the card's
+    config = recipe.settings()  # the run's resolved recipe, as recipe.json holds it
+    data_spec = config["data"]
     split = load_data(data_spec, n_validation=n_validation, n_test=n_test)
-    recipe = dict(model_card.recipe)
-    recipe.update(epochs=epochs or recipe["epochs"], data=data_spec, n_train=len(split.train.y))
-    recipe.update(overrides, **schedule)
-    if monitor:
-        recipe["monitor"] = True
+    if "n_train" not in recipe.overrides:
+        config["n_train"] = len(split.train.y)
+    if recipe.monitor:
+        config["monitor"] = True
     if processes > 1:  # each process loads its own training images; this one reads only the evaluation sets
         split = split._replace(train=None)
     # Part of the recipe, so that resuming with other evaluation sets is refused.
-    recipe.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
-    protocol = protocol or Protocol.for_card(model_card)
+    config.update({k: v for k, v in (("n_validation", n_validation), ("n_test", n_test)) if v})
+    recipe = config
     book = _book_number(book, model_card)
     out = Path(out or default_out(name, seed))
     ensemble = model_card.is_ensemble

@@ -156,3 +156,25 @@ def test_an_experiment_holds_a_recipe_and_reads_its_fields_from_it():
     assert experiments.get("C6-11").recipe.runs == 3 and experiments.get("C3-18").recipe.n_validation == 100
     with pytest.raises(ValueError, match="holds an nnzoo.recipe.Recipe"):
         experiments.Experiment("X1-01", "no recipe", "network2")
+
+
+def test_one_list_says_which_keys_are_model_overrides_and_the_recipe_checks_them_once(monkeypatch):
+    from nnzoo import options, training
+
+    card = nnzoo.card("network2")
+    assert options.model_settings(card, {"hidden": (100,), "eta": 0.5, "epochs": 3, "data": "mnist", "seed": 1}) \
+        == {"hidden": (100,), "eta": 0.5}
+    assert not set(options.TRAINING_KEYS) & set(options.model_keys(card))
+    with pytest.raises(ValueError, match="'epochs' is a training option, not a model option"):
+        Recipe("network2", {"epochs": 3})
+    assert dict(Recipe("network2", {"hidden": [100], "eta": 1}).overrides) == {"hidden": (100,), "eta": 1.0}
+    recipe = Recipe("network2", {"lmbda": 0.0}, epochs=2)
+    assert training.as_recipe(recipe, {}) is recipe  # taken as it is
+    assert training.as_recipe("network2", {"lmbda": 0.0}, epochs=2) == recipe
+    seen = {}
+    monkeypatch.setattr(training, "train", lambda target, **kwargs: seen.update(target=target, **kwargs) or
+                        training.TrainResult("network2", {}, "", [], 0, 0.0, 0.0, 0.0, ""))
+    nnzoo.train("network2", lmbda=0.0, epochs=2, verbose=0)
+    assert seen["target"] == recipe and seen["verbose"] == 0  # a name becomes the Recipe; options pass beside it
+    nnzoo.train("C3-11", epochs=1)
+    assert seen["target"] == experiments.get("C3-11").recipe.replace(epochs=1) and seen["book"].experiment == "C3-11"
