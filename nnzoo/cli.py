@@ -223,8 +223,7 @@ def _trained_model(name, weights):
     if recipe.get("name") != card.architecture.get("member", name):
         raise ValueError(f"{path} holds a run of {recipe.get('name')!r}, not {name!r}. Export it under its own "
                          f"name: nnzoo export {recipe.get('name')} --weights {path}")
-    overrides = {k: v for k, v in recipe.items()
-                 if k in options.BUILD_RECIPE_KEYS or (k in card.architecture and k != "member")}
+    overrides = {k: v for k, v in options.model_settings(card, recipe).items() if k != "member"}
     if ensemble:
         overrides["n_members"] = len(directory.members())
     model = registry.build(name, compile=False, weights=str(path),
