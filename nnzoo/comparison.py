@@ -99,11 +99,6 @@ def _differences(ours, theirs):
                  if _normal(ours.get(key)) != _normal(theirs.get(key)))
 
 
-def _book_recipe(experiment):
-    """The recipe the book's number comes from: the experiment's, with the book's number of runs."""
-    return experiment.recipe.replace(runs=experiment.runs)
-
-
 def _has_number(experiment):
     return experiment.kind == "train" and experiment.book is not None and experiment.book.accuracy is not None
 
@@ -130,7 +125,7 @@ def closest(recipe, experiments):
     for experiment in experiments:
         if experiment.model != recipe.network or not _has_number(experiment):
             continue
-        theirs = _settings(_book_recipe(experiment))
+        theirs = _settings(experiment.recipe)
         if all(_normal(ours.get(key)) == _normal(theirs.get(key)) for key in recipe.card.architecture):
             found.append((len(found), experiment, _differences(ours, theirs)))
     if not found:
@@ -148,4 +143,4 @@ def against(recipe, experiment):
     ours = _checked(recipe)
     if not _has_number(experiment):
         return NO_NUMBER
-    return _comparison(experiment, _differences(ours, _settings(_book_recipe(experiment))))
+    return _comparison(experiment, _differences(ours, _settings(experiment.recipe)))
