@@ -10,7 +10,9 @@ Example:
 
 >>> from nnzoo import experiments
 >>> [e.id for e in experiments.chapter(1)]
-['C1-01', 'C1-02', 'C1-03', 'C1-04']
+['C1-01', 'C1-02', 'C1-03', 'C1-04', 'C1-05', 'C1-06', 'C1-07']
+>>> experiments.get("C3-11").recipe.overrides["hidden"], experiments.get("C3-11").book.text()
+((100,), '97.92% validation (C3-11)')
 >>> experiments.run("C1-01", epochs=1)  # doctest: +SKIP
 """
 
