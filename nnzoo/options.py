@@ -93,13 +93,20 @@ def _check_conv(value, name):
     return tuple(tuple(layer) for layer in value)
 
 
-def _check_eta(value, name):
-    if not _is_number(value) or value <= 0:
-        raise ValueError(
-            f"eta (the SGD learning rate) must be a number > 0, finite in float32. Received: eta={value!r} "
-            f"for {name!r}. The book uses values from 0.001 to 100; e.g. eta=0.1."
-        )
-    return float(value)
+def _check_rate(key, meaning, hint):
+    """A learning rate's check: a number > 0, finite in float32, never a bool."""
+    def check(value, name):
+        if not _is_number(value) or value <= 0:
+            raise ValueError(
+                f"{key} ({meaning}) must be a number > 0, finite in float32. Received: {key}={value!r} "
+                f"({type(value).__name__}) for {name!r}. {hint}"
+            )
+        return float(value)
+
+    return check
+
+
+_check_eta = _check_rate("eta", "the SGD learning rate", "The book uses values from 0.001 to 100; e.g. eta=0.1.")
 
 
 def _check_p_dropout(value, name):
@@ -156,14 +163,9 @@ def _check_bool(key):
     return check
 
 
-def check_eta_final(value, name):
-    """``train``'s ``eta_final`` (η at the last epoch of a geometric decay): a number > 0, never a bool."""
-    if not _is_number(value) or value <= 0:
-        raise ValueError(
-            f"eta_final (the learning rate the run decays to by its last epoch) must be a number > 0, finite in "
-            f"float32. Received: eta_final={value!r} ({type(value).__name__}) for {name!r}. E.g. eta_final=0.001."
-        )
-    return float(value)
+# A Recipe's eta_final (η at the last epoch of a geometric decay).
+check_eta_final = _check_rate("eta_final", "the learning rate the run decays to by its last epoch",
+                              "E.g. eta_final=0.001.")
 
 
 CHECKS = {

@@ -65,9 +65,9 @@ class Recipe:
             object.__setattr__(self, "protocol", Protocol.for_card(model_card))
         elif not isinstance(self.protocol, Protocol):
             raise ValueError(f"protocol must be an nnzoo.protocols.Protocol. Received: protocol={self.protocol!r}.")
-        if self.data is not None:
-            data.parse_spec(self.data)  # 'mnist[:0]' or '' selects nothing: refused here, not when training
-        for key in ("epochs", "runs", "n_validation"):
+        # 'mnist[:0]', '' or n_validation=0 selects nothing: refused here, not when training
+        data.check_request(self.data, n_validation=self.n_validation)
+        for key in ("epochs", "runs"):
             value = getattr(self, key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ValueError(f"Recipe {key} must be a positive integer. Received: {key}={value!r}.")

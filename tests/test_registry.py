@@ -117,7 +117,7 @@ def test_unknown_name_suggests_close_matches():
 
 
 BAD_OVERRIDES = [
-    ({"eta": -0.1}, r"eta .* must be a number > 0, finite in float32\. Received: eta=-0\.1"),
+    ({"eta": -0.1}, r"eta .* must be a number > 0, finite in float32\. Received: eta=-0\.1 \(float\)"),
     ({"eta": 0}, r"Received: eta=0"),
     ({"eta": float("nan")}, r"Received: eta=nan"),
     ({"p_dropout": 1.0}, r"p_dropout .* must be in \[0, 1\)\. Received: p_dropout=1\.0"),
