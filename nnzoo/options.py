@@ -44,9 +44,8 @@ def check_recipe_overrides(model_card, overrides):
     as tuples, numbers as floats where the model takes floats). Returns the checked dict."""
     for key in ("compile", "seed"):
         if key in overrides:
-            raise ValueError(f"{key} is not a model override of a training. Received: {key}={overrides[key]!r}. "
-                             + ("Training compiles the model itself." if key == "compile"
-                                else "Pass seed= to nnzoo.train on its own."))
+            raise ValueError(f"{key} is not a model override of train. Received: {key}={overrides[key]!r}. "
+                             + ("train compiles the model itself." if key == "compile" else "Pass seed= on its own."))
     model = {key: value for key, value in overrides.items() if key != "eta_final"}
     config = resolve(model_card, model, extra_keys=())
     checked = {key: config[key] for key in model}
