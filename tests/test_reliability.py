@@ -101,7 +101,7 @@ def test_eta_beyond_float32_is_refused(value):
 
 
 def test_a_test_accuracy_in_percent_is_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"must be a fraction in \[0, 1\]. Received: 99.5"):
+    with pytest.raises(ValueError, match=r"'test_accuracy' is 99.5, not a number in \[0, 1\]. For a percentage, divide by 100"):
         export.export(nnzoo.build("shallow_sigmoid", compile=False), tmp_path / "sm",
                       metadata={"test_accuracy": 99.5})
     assert not (tmp_path / "sm").exists()
@@ -179,7 +179,7 @@ def test_broken_files_are_named(tmp_path, capsys):
     assert cli.main(["export", "network2", "--weights", str(tmp_path / "ok.weights.h5"),
                      "--metadata", str(tmp_path / "meta.json"), "--out", str(tmp_path / "sm")]) == 2
     err = capsys.readouterr().err
-    assert "meta.json' (--metadata) is not valid JSON" in err and "it must hold one JSON object" in err
+    assert "meta.json' (--metadata) is not valid JSON" in err and "Expected one JSON object" in err
     assert "run directory" not in err
 
 
