@@ -436,9 +436,8 @@ def run(experiment_id, *, runs=None, epochs=None, seed=0, out=None, verbose=1, c
     records.write(out, record)
     if verbose:
         book = experiment.book
-        network3 = protocol(experiment).rule == "best_validation_test"
-        how = "test at the best validation epoch" if network3 else f"{book.report} {book.split}" if book else ""
-        book_text = f"{book.accuracy:.2f}% ({how})" if book else "no number in the book"
+        book_text = f"{book.accuracy:.2f}% ({experiment.recipe.protocol.describe()})" if book else \
+            "no number in the book"
         flag = f"  [reduced budget: {record['reduced_budget']}]" if record["reduced_budget"] else ""
         print(f"{experiment.id} {experiment.title}: measured {record['measured']['accuracy']:.2f}%, "
               f"book {book_text}{flag}", flush=True)
