@@ -33,27 +33,20 @@ def _network_py(hidden, book_result, experiment_call):
     )
 
 
-register(ModelCard(
-    name="shallow_sigmoid",
-    summary="Chapter 1's [784, 30, 10] sigmoid network with the quadratic cost.",
-    params=23_860,
-    **_network_py(
-        (30,),
-        BookResult(95.42, "test", runs=3, experiment="C1-01", source="Chapter 1, “Implementing our network to classify digits”"),
-        "net = network.Network([784, 30, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
-    ),
-))
-
-register(ModelCard(
-    name="shallow_sigmoid_100",
-    summary="Chapter 1's [784, 100, 10] sigmoid network with the quadratic cost.",
-    params=79_510,
-    **_network_py(
-        (100,),
-        BookResult(96.59, "test", runs=3, experiment="C1-02", source="Chapter 1, “Implementing our network to classify digits”"),
-        "net = network.Network([784, 100, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
-    ),
-))
+# Chapter 1's network.py nets, [784, n, 10] for n = 30 and 100: name, params, the book's number, experiment.
+for _name, _hidden, _params, _accuracy, _experiment in (("shallow_sigmoid", 30, 23_860, 95.42, "C1-01"),
+                                                        ("shallow_sigmoid_100", 100, 79_510, 96.59, "C1-02")):
+    register(ModelCard(
+        name=_name,
+        summary=f"Chapter 1's [784, {_hidden}, 10] sigmoid network with the quadratic cost.",
+        params=_params,
+        **_network_py(
+            (_hidden,),
+            BookResult(_accuracy, "test", runs=3, experiment=_experiment,
+                       source="Chapter 1, “Implementing our network to classify digits”"),
+            f"net = network.Network([784, {_hidden}, 10]); net.SGD(training_data, 30, 10, 3.0, test_data=test_data)",
+        ),
+    ))
 
 
 def _network2_py(hidden, recipe, book_result, experiment_call, chapter=3):
@@ -69,33 +62,20 @@ def _network2_py(hidden, recipe, book_result, experiment_call, chapter=3):
     )
 
 
-register(ModelCard(
-    name="network2",
-    summary="Chapter 3's network2.py [784, 30, 10] net: cross-entropy and L2 weight decay.",
-    params=23_860,
-    **_network2_py(
-        (30,),
-        dict(init="large", eta=0.5, lmbda=5.0, epochs=30),
-        BookResult(96.49, "test", experiment="C3-10", source="Chapter 3, “Regularization”"),
-        "net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost); "
-        "net.large_weight_initializer(); net.SGD(training_data, 30, 10, 0.5, lmbda=5.0, "
-        "evaluation_data=test_data, monitor_evaluation_accuracy=True)",
-    ),
-))
-
-register(ModelCard(
-    name="network2_100",
-    summary="Chapter 3's [784, 100, 10] cross-entropy + L2 net: the book's 98% run.",
-    params=79_510,
-    **_network2_py(
-        (100,),
-        dict(init="large", eta=0.1, lmbda=5.0, epochs=60),
-        BookResult(98.04, "validation", experiment="C3-12", source="Chapter 3, “Regularization”"),
-        "net = network2.Network([784, 100, 10], cost=network2.CrossEntropyCost); "
-        "net.large_weight_initializer(); net.SGD(training_data, 60, 10, 0.1, lmbda=5.0, "
-        "evaluation_data=validation_data, monitor_evaluation_accuracy=True)",
-    ),
-))
+# Chapter 3's network2.py nets with the large initialisation and λ = 5: name, summary, params, hidden size,
+# epochs, η, the book's number and the split it monitored.
+for _name, _summary, _params, _hidden, _epochs, _eta, _book_result, _split in (
+    ("network2", "Chapter 3's network2.py [784, 30, 10] net: cross-entropy and L2 weight decay.", 23_860, 30, 30, 0.5,
+     BookResult(96.49, "test", experiment="C3-10", source="Chapter 3, “Regularization”"), "test"),
+    ("network2_100", "Chapter 3's [784, 100, 10] cross-entropy + L2 net: the book's 98% run.", 79_510, 100, 60, 0.1,
+     BookResult(98.04, "validation", experiment="C3-12", source="Chapter 3, “Regularization”"), "validation"),
+):
+    register(ModelCard(name=_name, summary=_summary, params=_params, **_network2_py(
+        (_hidden,), dict(init="large", eta=_eta, lmbda=5.0, epochs=_epochs), _book_result,
+        f"net = network2.Network([784, {_hidden}, 10], cost=network2.CrossEntropyCost); "
+        f"net.large_weight_initializer(); net.SGD(training_data, {_epochs}, 10, {_eta}, lmbda=5.0, "
+        f"evaluation_data={_split}_data, monitor_evaluation_accuracy=True)",
+    )))
 
 register(ModelCard(
     name="no_hidden_sigmoid",
