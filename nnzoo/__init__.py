@@ -20,9 +20,10 @@ from nnzoo.recipe import Recipe  # noqa: E402
 # What needs Keras (and so TensorFlow), by the attribute that names it.
 _KERAS_SIDE = {
     "callbacks": "nnzoo.callbacks", "initializers": "nnzoo.initializers", "layers": "nnzoo.layers",
-    "losses": "nnzoo.losses", "regularizers": "nnzoo.regularizers", "export": "nnzoo.export",
-    "export_saved_model": ("nnzoo.export", "export"), "load": ("nnzoo.weights_io", "load_model"),
-    "train": ("nnzoo.experiments", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
+    "losses": "nnzoo.losses", "regularizers": "nnzoo.regularizers", "export": ("nnzoo.exporting", "export"),
+    "export_saved_model": ("nnzoo.exporting", "export"), "load": ("nnzoo.weights_io", "load_model"),
+    "load_weights": ("nnzoo.weights_io", "load_weights"), "read_card": ("nnzoo.formats", "read_card"),
+    "train": ("nnzoo.runner", "train"), "TrainResult": ("nnzoo.training", "TrainResult"),
 }
 
 
@@ -58,4 +59,4 @@ if not _COMMAND_LINE:
     _import_keras_side()
 
 __all__ = ["BookResult", "ModelCard", "Recipe", "TrainResult", "build", "card", "export", "export_saved_model", "list_models",
-           "load", "train", "__version__"]
+           "load", "load_weights", "read_card", "train", "__version__"]

@@ -138,14 +138,14 @@ def _train(args):
         print(f"nnzoo: {err}", file=sys.stderr)
         return 2
     _start_keras(training_threads=True)
-    from nnzoo import data, experiments, training  # noqa: PLC0415
+    from nnzoo import data, experiments, runner, training  # noqa: PLC0415
 
     try:
         overrides = _overrides(args.set)
         if args.tensorboard and args.processes > 1:
             raise ValueError(f"--tensorboard logs from this process, and --processes {args.processes} trains the runs "
                              f"in others. Pass --processes 1 with --tensorboard.")
-        result = experiments.train(
+        result = runner.train(
             args.name, epochs=args.epochs, runs=args.runs, data=args.data, seed=args.seed, out=args.out,
             verbose=0 if args.quiet else 2 if args.verbose else 1, callbacks=_tensorboard(args.tensorboard),
             processes=args.processes, **overrides,
@@ -173,14 +173,14 @@ def _export(args):
     _start_keras()
     import nnzoo  # noqa: PLC0415
     from nnzoo import metadata as user_metadata  # noqa: PLC0415
-    from nnzoo import registry  # noqa: PLC0415
+    from nnzoo import registry, trained  # noqa: PLC0415
 
     try:
         registry.card(args.name)
         metadata = {}
         if args.metadata:
             metadata = user_metadata.read(args.metadata)
-        model, measured = _trained_model(args.name, args.weights)
+        model, measured = trained.model_and_record(args.name, args.weights)
         version_dir = nnzoo.export(model, args.out or Path("exports") / args.name, format=args.format,
                                    quantize=args.quantize, metadata={**measured, **metadata})
     except (ValueError, OSError) as err:
@@ -188,52 +188,6 @@ def _export(args):
         return 2
     print(version_dir)
     return 0
-
-
-def _trained_model(name, weights):
-    """The model ``--weights`` names, built as it was trained, and what is known of it for the card.
-
-    ``mnist``: the shipped weights and their record. A run directory: its own
-    recipe (architecture overrides included) and its selected weights' test
-    accuracy. A file: the card's recipe; the accuracy is unknown.
-    """
-    from nnzoo import options, pretrained, registry, rundir  # noqa: PLC0415
-
-    card = registry.card(name)
-    if weights == pretrained.TAG:
-        record = pretrained.source(card, weights, {}) and card.weights
-        model = registry.build(name, compile=False, weights=weights)
-        return model, {"recipe": dict(record.recipe), "test_accuracy": record.test_accuracy,
-                       "weights_sha256": record.sha256, "experiment": record.experiment, "command": record.command}
-    path = Path(weights)
-    if not path.exists():
-        raise FileNotFoundError(f"--weights {weights}: no such file or directory. Expected 'mnist', a .keras file, "
-                                f"a .weights.h5 file or a run directory of nnzoo train.")
-    if not path.is_dir():
-        return registry.build(name, compile=False, weights=str(path)), {}
-    if (path / "saved_model.pb").is_file() or any(path.glob("*/saved_model.pb")):
-        raise ValueError(f"--weights {weights} is an exported SavedModel, not weights to export: serve it as it is "
-                         f"(its signature needs no nnzoo). Export from the weights it came from: 'mnist', a run "
-                         f"directory, a .keras or a .weights.h5 file.")
-    ensemble, directory = card.is_ensemble, rundir.RunDir(path)
-    run = directory.members([1])[0] if ensemble else directory.best_run()
-    recipe = run.recipe()
-    if recipe is None:  # a directory with a model but no record of its training: the card's recipe
-        return registry.build(name, compile=False, weights=str(path)), {}
-    if recipe.get("name") != card.architecture.get("member", name):
-        raise ValueError(f"{path} holds a run of {recipe.get('name')!r}, not {name!r}. Export it under its own "
-                         f"name: nnzoo export {recipe.get('name')} --weights {path}")
-    overrides = {k: v for k, v in options.model_settings(card, recipe).items() if k != "member"}
-    if ensemble:
-        overrides["n_members"] = len(directory.members())
-    model = registry.build(name, compile=False, weights=str(path),
-                           **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()})
-    measured = {"recipe": recipe}
-    result = directory.summary() if ensemble else run.result()
-    if result is not None and not recipe.get("n_test"):  # a score on all 10,000 test images
-        if ensemble or directory.trained_weights() == run.selected_file:  # the score of the weights exported
-            measured["test_accuracy"] = result["test_accuracy"]
-    return model, measured
 
 
 def _reproduce(args):

@@ -69,7 +69,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR, table=None
     others as ``shelf/NAME.weights.h5``: each set of weights is stored once. ``table``: the JSON table
     to update (default ``pretrained.TABLE``, ``nnzoo/pretrained.json``). Returns the record.
     """
-    from nnzoo import export  # noqa: PLC0415  (TensorFlow: only a publish that writes needs it)
+    from nnzoo import exporting  # noqa: PLC0415  (TensorFlow: only a publish that writes needs it)
 
     shelf = Path(shelf)
     shelf.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def publish(name, experiment, run_dir, shelf=pretrained.CHECKOUT_DIR, table=None
         record, summary = pick.record, pick.summary
         metadata = {"test_accuracy": _accuracy(model, test), "recipe": dict(summary["recipe"]),
                     "experiment": experiment.id, "command": record["command"]}
-        target = export.export(model, shelf / name, metadata=metadata)
+        target = exporting.export(model, shelf / name, metadata=metadata)
     else:
         target = shelf / f"{name}.weights.h5"
         model.save_weights(target)

@@ -1,6 +1,6 @@
 """``nnzoo reproduce``: train the book's experiments by their recipes and render their results.
 
-Each selected experiment runs as ``nnzoo.experiments.run`` into ``OUT/ID`` (the
+Each selected experiment runs as ``nnzoo.runner.run`` into ``OUT/ID`` (the
 book's runs, epochs, data and protocol). An experiment whose record is complete
 is skipped; an interrupted one resumes after its last completed epoch. With a
 Ray cluster (``ray=ADDRESS`` or ``"auto"``; ``pip install -e ".[ray]"``), each
@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from nnzoo import experiments, records, results
+from nnzoo import experiments, records, results, runner
 
 __all__ = ["select", "is_complete", "check_paths", "reproduce", "runtime_env", "RAY_HINT"]
 
@@ -91,13 +91,13 @@ def _run_one(experiment_id, out, seed, subset=None, epochs=None):
     """Train one experiment into ``out/ID`` (``out/ID-subsetN-epochsE`` for a smoke run); return its record
     (the unit of work, local or on Ray)."""
     smoke = [f"--{key} {value}" for key, value in (("subset", subset), ("epochs", epochs)) if value]
-    return experiments.run(experiment_id, seed=seed, out=Path(out) / _dir_name(experiment_id, subset, epochs),
+    return runner.run(experiment_id, seed=seed, out=Path(out) / _dir_name(experiment_id, subset, epochs),
                            verbose=0, subset=subset, epochs=epochs,
                            command=" ".join([f"nnzoo reproduce {experiment_id} --out {out}", *smoke]))
 
 
 def _dir_name(experiment_id, subset=None, epochs=None):
-    return f"{experiment_id}{experiments.reduced_suffix(subset, epochs)}"
+    return f"{experiment_id}{runner.reduced_suffix(subset, epochs)}"
 
 
 def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=None, figures_dir=None, log=print,
@@ -116,7 +116,7 @@ def reproduce(ids, *, out="runs/experiments", seed=0, ray=None, results_file=Non
             whose experiments are among ``ids`` and complete.
         log: where progress lines go.
         subset, epochs: a smoke run: the first ``subset`` training, validation
-            and test images, ``epochs`` epochs (``nnzoo.experiments.run``),
+            and test images, ``epochs`` epochs (``nnzoo.runner.run``),
             recorded as a reduced budget in ``out/ID-subsetN-epochsE``, so it
             never blocks the full run.
     """

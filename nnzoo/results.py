@@ -3,7 +3,7 @@
     python -m nnzoo.results DIR [DIR ...]                     # prints Markdown
     python -m nnzoo.results --into docs/RESULTS.md DIR ...    # replaces the table in that file
 
-Every row comes from a record written by a run (``nnzoo.experiments.run``),
+Every row comes from a record written by a run (``nnzoo.runner.run``),
 found recursively under the given directories; rows follow the book's order.
 """
 

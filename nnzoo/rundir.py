@@ -196,7 +196,7 @@ class RunDir:
     often not the last one: ``model.keras`` (the final epoch, optimizer
     included) is kept to resume and extend the training, and gives the
     architecture. ``build(NAME, weights=DIR)``, ``nnzoo.load(DIR)``,
-    ``nnzoo.export.load_weights(model, DIR)``, ``nnzoo export --weights DIR``,
+    ``nnzoo.load_weights(model, DIR)``, ``nnzoo export --weights DIR``,
     the plots and the release tool all read it through this class, so they
     mean the same weights. An ensemble stands for its members' final models
     (what its vote was measured on). A run without ``selected.weights.h5`` (one

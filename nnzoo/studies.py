@@ -2,7 +2,7 @@
 chapter 3's accuracy against training-set size (C3-14, the network's and the SVM's curves) and chapter 5's
 speed of learning of each layer (C5-05 at initialisation, C5-06 during training).
 
-``nnzoo.experiments.run(ID)`` calls ``run`` here for these rows; each writes ``OUT/experiment.json`` in the
+``nnzoo.runner.run(ID)`` calls ``run`` here for these rows; each writes ``OUT/experiment.json`` in the
 format of a training row's record (``measured`` beside ``book``, hardware, wall time, command), plus what
 it measured in full (``curves``, ``speeds``), which ``nnzoo.results`` renders.
 

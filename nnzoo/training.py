@@ -452,7 +452,7 @@ def train(name, *, epochs=None, runs=None, data=None, seed=0, out=None, verbose=
     Args:
         name: an ``nnzoo.recipe.Recipe``, trained as it is, or a registry name
             (see ``nnzoo.list_models()``), whose Recipe the arguments below
-            make. ``nnzoo.train`` (``nnzoo.experiments.train``) also takes a
+            make. ``nnzoo.train`` (``nnzoo.runner.train``) also takes a
             book experiment id. With a Recipe, the arguments of its own
             fields (epochs, runs, data, n_validation, monitor, protocol,
             overrides) given here replace its.

@@ -1,5 +1,5 @@
 """Loading what nnzoo saved: models (``load_model``, alias ``nnzoo.load``) and weights into a built model
-(``load_weights``, alias ``nnzoo.export.load_weights``): ``.weights.h5`` files, ``.keras`` files, run
+(``load_weights``, public as ``nnzoo.load_weights``): ``.weights.h5`` files, ``.keras`` files, run
 directories and SavedModels.
 
 Every check says which file and what does not fit; a file whose arrays are not
@@ -106,7 +106,7 @@ def load_weights(model, source):
     Example:
 
     >>> model = nnzoo.build("conv2_dropout", compile=False)  # doctest: +SKIP
-    >>> nnzoo.export.load_weights(model, "savedmodels/conv2_dropout")  # doctest: +SKIP
+    >>> nnzoo.load_weights(model, "savedmodels/conv2_dropout")  # doctest: +SKIP
     """
     import nnzoo  # noqa: PLC0415  (nnzoo.list_models: the registry itself imports this module's callers)
 

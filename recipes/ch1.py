@@ -5,7 +5,7 @@
 
 import sys
 
-from nnzoo import experiments
+from nnzoo import runner
 
 if __name__ == "__main__":
-    sys.exit(experiments.main([1], __doc__))
+    sys.exit(runner.main([1], __doc__))

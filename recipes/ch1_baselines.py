@@ -6,9 +6,9 @@ C1-07 the SVM (scikit-learn: pip install -e ".[svm]"; ~10 minutes for the book-e
 
 import sys
 
-from nnzoo import experiments
+from nnzoo import runner
 
 if __name__ == "__main__":
     argv = sys.argv[1:]
     ids = ["C1-05", "C1-06"] + (["C1-07"] if "--svm" in argv else [])
-    sys.exit(experiments.main([1], __doc__, argv=["--only", *ids, *(a for a in argv if a != "--svm")]))
+    sys.exit(runner.main([1], __doc__, argv=["--only", *ids, *(a for a in argv if a != "--svm")]))

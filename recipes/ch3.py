@@ -5,7 +5,7 @@
 
 import sys
 
-from nnzoo import experiments
+from nnzoo import runner
 
 if __name__ == "__main__":
-    sys.exit(experiments.main([3], __doc__))
+    sys.exit(runner.main([3], __doc__))

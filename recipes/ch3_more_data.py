@@ -13,21 +13,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from nnzoo import data, experiments, figures
+from nnzoo import data, figures, runner
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(experiments.DEFAULT_OUT), help="parent of the run directory")
+    parser.add_argument("--out", default=str(runner.DEFAULT_OUT), help="parent of the run directory")
     parser.add_argument("--plot", type=Path, help="write P18 (linear) and P19 (log) PNGs into this directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--subset", type=int, metavar="N", help="smoke test: sizes up to N images only")
     parser.add_argument("--epochs", type=int, help="smoke test: epochs at 50,000 images (the book's 30)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also TensorFlow's start-up lines")
     args = parser.parse_args(argv)
-    out = Path(args.out) / f"C3-14{experiments.reduced_suffix(args.subset, args.epochs)}"
+    out = Path(args.out) / f"C3-14{runner.reduced_suffix(args.subset, args.epochs)}"
     try:
-        record = experiments.run("C3-14", out=out, epochs=args.epochs, subset=args.subset, seed=args.seed,
+        record = runner.run("C3-14", out=out, epochs=args.epochs, subset=args.subset, seed=args.seed,
                                  command=" ".join(["python", *sys.argv]))
     except data.DataError as err:  # no data: the message says how to provide it, without a traceback
         print(f"ch3_more_data.py: {err}", file=sys.stderr)

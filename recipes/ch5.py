@@ -7,7 +7,7 @@ training images, written to OUT/C5-06/speeds.json for `nnzoo plot` as well).
 
 import sys
 
-from nnzoo import experiments
+from nnzoo import runner
 
 if __name__ == "__main__":
-    sys.exit(experiments.main([5], __doc__))
+    sys.exit(runner.main([5], __doc__))

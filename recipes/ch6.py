@@ -7,7 +7,7 @@ On a CPU the expanded-data runs take hours each; on a GPU minutes. Results in do
 
 import sys
 
-from nnzoo import experiments
+from nnzoo import runner
 
 if __name__ == "__main__":
-    sys.exit(experiments.main([6], __doc__))
+    sys.exit(runner.main([6], __doc__))

@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from nnzoo import experiments, registry, release, rundir
+from nnzoo import experiments, registry, release, runner, rundir
 
 
 def main(argv=None):
@@ -48,7 +48,7 @@ def main(argv=None):
             continue
         if registry.card(experiment.model).is_ensemble:
             _members_from_runs(experiment, Path(args.out))
-        experiments.run(experiment.id, out=Path(args.out) / experiment.id, processes=args.processes,
+        runner.run(experiment.id, out=Path(args.out) / experiment.id, processes=args.processes,
                         command=f"python recipes/stock_zoo.py {name} --out {args.out}")
     return 0
 

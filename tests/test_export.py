@@ -298,11 +298,11 @@ def test_card_fields_and_checksum(exported):
 def test_card_for_unregistered_models(tmp_path):
     model = _small_model()
     model.name = "my_net"
-    unknown = nnzoo.export.read_card(nnzoo.export(model, tmp_path / "a"))
+    unknown = nnzoo.read_card(nnzoo.export(model, tmp_path / "a"))
     assert unknown["name"] == "my_net" and unknown["registered_name"] is None
     assert unknown["recipe"] is None and unknown["test_accuracy"] is None and unknown["data"] is None
     recipe = {"cost": "quadratic", "eta": 3.0, "epochs": 1, "data": "mnist[:100]"}
-    given = nnzoo.export.read_card(nnzoo.export(model, tmp_path / "b", card="shallow_sigmoid",
+    given = nnzoo.read_card(nnzoo.export(model, tmp_path / "b", card="shallow_sigmoid",
                                                 metadata={"recipe": recipe, "test_accuracy": np.float32(0.95),
                                                           "seed": 3}))
     assert given["registered_name"] == "shallow_sigmoid" and given["recipe"] == recipe
@@ -349,11 +349,11 @@ def test_load_weights_takes_a_saved_model_the_way_build_does(tmp_path):
     nnzoo.export(trained, tmp_path / "m")
     version = nnzoo.export(trained, tmp_path / "m")  # version 2, the latest
     for source in (version, tmp_path / "m"):
-        model = nnzoo.export.load_weights(nnzoo.build("shallow_sigmoid", compile=False, seed=2), source)
+        model = nnzoo.load_weights(nnzoo.build("shallow_sigmoid", compile=False, seed=2), source)
         for a, b in zip(model.get_weights(), trained.get_weights()):
             np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="do not fit"):
-        nnzoo.export.load_weights(nnzoo.build("network2_100", compile=False), version)
+        nnzoo.load_weights(nnzoo.build("network2_100", compile=False), version)
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -395,7 +395,7 @@ def test_cli_export_from_weights_file_and_run_dir(tmp_path, capsys, monkeypatch)
     for version in ("1", "2"):
         np.testing.assert_allclose(_served_probabilities(tmp_path / "exports/shallow_sigmoid" / version, x),
                                    expected, atol=1e-6)
-    card = nnzoo.export.read_card(tmp_path / "exports/shallow_sigmoid/2")
+    card = nnzoo.read_card(tmp_path / "exports/shallow_sigmoid/2")
     assert card["test_accuracy"] == 0.9542
 
 
@@ -451,3 +451,20 @@ def test_an_empty_batch_gives_empty_outputs(exported):
     for name, version in exported["paths"].items():
         outputs = tf.saved_model.load(str(version)).signatures["serving_default"](image=tf.zeros([0, 28, 28, 1]))
         assert outputs["probabilities"].shape == (0, 10) and outputs["digit"].shape == (0,), name
+
+
+def test_nnzoo_export_is_a_plain_function_and_the_old_module_names_warn(tmp_path):
+    import nnzoo.exporting  # noqa: F401  (importing the writer's module leaves nnzoo.export the function)
+
+    assert nnzoo.export is nnzoo.exporting.export and callable(nnzoo.export)
+    model = nnzoo.build("shallow_sigmoid", compile=False, seed=1)
+    with pytest.warns(DeprecationWarning, match=r"nnzoo.export.export is deprecated; use nnzoo.export\(...\)"):
+        version = nnzoo.export.export(model, tmp_path / "m")
+    with pytest.warns(DeprecationWarning, match="use nnzoo.read_card"):
+        assert nnzoo.export.read_card(version)["name"] == "shallow_sigmoid"
+    other = nnzoo.build("shallow_sigmoid", compile=False, seed=2)
+    with pytest.warns(DeprecationWarning, match="use nnzoo.load_weights"):
+        nnzoo.export.load_weights(other, version)
+    for mine, theirs in zip(other.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert nnzoo.read_card(version) == nnzoo.formats.read_card(version)

@@ -31,7 +31,7 @@ def test_the_shelf_and_the_table_agree():
         if record.is_saved_model:
             assert record.file.startswith(f"{record.name}/")
             assert files.tree_sha256(path) == record.sha256 and files.tree_size(path) == record.size
-            assert nnzoo.export.read_card(path)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=2e-4)
+            assert nnzoo.read_card(path)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=2e-4)
         else:
             assert record.file == f"{record.name}.weights.h5"
             assert files.sha256(path) == record.sha256 and path.stat().st_size == record.size
@@ -271,13 +271,13 @@ def test_a_refused_saved_model_leaves_the_model_as_it_was(tmp_path):
     before = _exact_copy(model)
     other = nnzoo.export(nnzoo.build("conv2_tanh", compile=False, seed=3), tmp_path / "conv2_tanh")
     with pytest.raises(ValueError, match="holds the network 'conv2_tanh'"):
-        nnzoo.export.load_weights(model, other)
+        nnzoo.load_weights(model, other)
     _unchanged(model, before)
     same = nnzoo.export(nnzoo.build("conv2", compile=False, seed=3), tmp_path / "conv2")
     data_file = next((same / "variables").glob("variables.data-*"))
     data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])  # cut short
     with pytest.raises(ValueError, match=r"variables of the SavedModel .* are not readable"):
-        nnzoo.export.load_weights(model, same)
+        nnzoo.load_weights(model, same)
     _unchanged(model, before)
 
 
@@ -297,7 +297,7 @@ def test_a_weights_file_that_fails_half_way_leaves_the_model_as_it_was(tmp_path)
     model = nnzoo.build("network2", weights="mnist", compile=False)
     before = _exact_copy(model)
     with pytest.raises(ValueError, match=r"broken\.weights\.h5.*the model keeps its weights"):
-        nnzoo.export.load_weights(model, file)
+        nnzoo.load_weights(model, file)
     _unchanged(model, before)
 
 
@@ -307,7 +307,7 @@ def test_an_empty_weights_path_is_refused(empty, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=rf"weights is an empty path. Received: '{empty}'"):
         nnzoo.build("network2", weights=empty)
     with pytest.raises(ValueError, match=r"source is an empty path"):
-        nnzoo.export.load_weights(nnzoo.build("network2", compile=False), empty)
+        nnzoo.load_weights(nnzoo.build("network2", compile=False), empty)
 
 
 def test_a_keras_file_with_an_unknown_function_is_named_and_nothing_runs(tmp_path):

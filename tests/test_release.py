@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 import nnzoo
-from nnzoo import experiments, files, pretrained, release
+from nnzoo import experiments, files, pretrained, release, runner
 
 
 @pytest.fixture(scope="module")
 def finished_c1_01(tmp_path_factory, mnist_split):
     """C1-01 (shallow_sigmoid, best of 2 here) on 500 images for one epoch: a finished experiment, in small."""
     out = tmp_path_factory.mktemp("runs") / "C1-01"
-    experiments.run("C1-01", runs=2, epochs=1, subset=500, out=out, verbose=0)
+    runner.run("C1-01", runs=2, epochs=1, subset=500, out=out, verbose=0)
     return out
 
 
@@ -40,7 +40,7 @@ def test_publish_ships_the_protocols_pick_once_and_records_what_it_scores(finish
         assert record.format == "savedmodel" and record.file == "shallow_sigmoid/1"
         assert [p.name for p in shelf.rglob("*.weights.h5")] == []  # stored once
         assert files.tree_sha256(shipped) == record.sha256 and files.tree_size(shipped) == record.size
-        assert nnzoo.export.read_card(shipped)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=1e-4)
+        assert nnzoo.read_card(shipped)["test_accuracy"] == pytest.approx(record.test_accuracy, abs=1e-4)
     else:
         assert record.format == "weights.h5" and record.file == "shallow_sigmoid.weights.h5"
         assert files.sha256(shipped) == record.sha256 and not list(shelf.glob("*/*/saved_model.pb"))
@@ -70,7 +70,7 @@ def test_a_dry_run_rebuilds_the_published_records_and_writes_nothing_under_the_s
 def test_a_single_run_experiment_ships_the_pick_of_its_own_directory(mnist_split, tmp_path):
     """C3-10 trains network2 once: the run directory is the run itself (no run-K inside it)."""
     run_dir = tmp_path / "runs" / "C3-10"
-    experiments.run("C3-10", epochs=2, subset=500, out=run_dir, verbose=0)
+    runner.run("C3-10", epochs=2, subset=500, out=run_dir, verbose=0)
     row = release.publish("network2", experiments.get("C3-10"), run_dir, shelf=tmp_path / "shelf",
                           table=tmp_path / "pretrained.json")
     history = json.loads((run_dir / "history.json").read_text())

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import nnzoo
-from nnzoo import cli, data, experiments, export, rundir, training
+from nnzoo import cli, data, rundir, runner, training
 
 TINY = dict(epochs=1, data="mnist[:100]", n_validation=100, n_test=100, verbose=0)
 
@@ -29,7 +29,7 @@ def test_export_of_a_run_directory_uses_the_runs_own_recipe(tmp_path, capsys, mn
     result = training.train("network2", out=run, epochs=1, data="mnist[:500]", eta=0.1, lmbda=0.0,
                             hidden=(100,), verbose=0)
     assert cli.main(["export", "network2", "--weights", str(run), "--out", str(tmp_path / "sm")]) == 0
-    card = export.read_card(tmp_path / "sm" / "1")
+    card = nnzoo.read_card(tmp_path / "sm" / "1")
     assert card["recipe"]["eta"] == 0.1 and card["recipe"]["lmbda"] == 0.0 and card["recipe"]["hidden"] == [100]
     assert card["data"] == "mnist[:500]"
     assert card["test_accuracy"] == pytest.approx(result.test_accuracy)
@@ -102,7 +102,7 @@ def test_eta_beyond_float32_is_refused(value):
 
 def test_a_test_accuracy_in_percent_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"'test_accuracy' is 99.5, not a number in \[0, 1\]. For a percentage, divide by 100"):
-        export.export(nnzoo.build("shallow_sigmoid", compile=False), tmp_path / "sm",
+        nnzoo.export(nnzoo.build("shallow_sigmoid", compile=False), tmp_path / "sm",
                       metadata={"test_accuracy": 99.5})
     assert not (tmp_path / "sm").exists()
 
@@ -148,7 +148,7 @@ def test_ctrl_c_is_one_line_that_says_how_to_resume(tmp_path, capsys, monkeypatc
         (out / rundir.HISTORY).write_text(json.dumps([{"epoch": 0}, {"epoch": 1}, {"epoch": 2}]))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(experiments, "train", interrupted)
+    monkeypatch.setattr(runner, "train", interrupted)
     assert cli.main(["train", "network2", "--out", str(out)]) == 130
     err = capsys.readouterr().err.strip()
     assert err == f"nnzoo: stopped after epoch 2; the completed epochs are kept in {out}. Re-run the same command to resume."
@@ -240,7 +240,7 @@ def test_an_abandoned_export_is_cleaned_up(tmp_path):
     (dead / "big").write_bytes(b"x" * 1000)
     alive = base / f".nnzoo-export-{os.getpid()}-def"
     alive.mkdir()
-    export.export(nnzoo.build("shallow_sigmoid", compile=False), base)
+    nnzoo.export(nnzoo.build("shallow_sigmoid", compile=False), base)
     assert not dead.exists() and alive.exists()
 
 

@@ -148,7 +148,7 @@ def test_train_refuses_a_planted_link_and_leaves_the_victim_untouched(tmp_path, 
 
 
 def test_every_reader_of_a_run_directory_yields_the_protocols_pick(tmp_path, capsys, mnist_split):
-    from nnzoo import export, training
+    from nnzoo import training
     from nnzoo.protocols import Protocol
 
     out = tmp_path / "runs"
@@ -167,10 +167,10 @@ def test_every_reader_of_a_run_directory_yields_the_protocols_pick(tmp_path, cap
 
     assert same(nnzoo.build("shallow_sigmoid", hidden=(8,), weights=str(out)).get_weights())
     assert same(nnzoo.load(out).get_weights())
-    assert same(export.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), out).get_weights())
+    assert same(nnzoo.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), out).get_weights())
     assert cli.main(["export", "shallow_sigmoid", "--weights", str(out), "--out", str(tmp_path / "sm")]) == 0
     version = Path(capsys.readouterr().out.strip().splitlines()[-1])
-    served = export.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), version)
+    served = nnzoo.load_weights(nnzoo.build("shallow_sigmoid", hidden=(8,), compile=False), version)
     assert same(served.get_weights())
 
 

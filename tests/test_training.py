@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import nnzoo
-from nnzoo import cli, data, experiments, registry, training
+from nnzoo import cli, data, registry, runner, training
 from nnzoo.layers import PluralityVote
 from nnzoo.seeds import member_seed
 from nnzoo.training import Protocol, TrainingError, best_validation_test, peak
@@ -613,7 +613,7 @@ def test_cli_set_values_are_parsed(monkeypatch, capsys):
         received.update(kwargs, name=name)
         raise training.TrainingError("stop here")
 
-    monkeypatch.setattr(experiments, "train", fake_train)
+    monkeypatch.setattr(runner, "train", fake_train)
     code = cli.main(["train", "shallow_sigmoid", "--epochs", "3", "--runs", "2", "--seed", "5",
                      "--data", "mnist[:300]", "--out", "somewhere", "--set", "hidden=[8, 4]",
                      "--set", "eta=0.5", "--set", "cost=cross_entropy", "--set", "lmbda=5", "-q"])

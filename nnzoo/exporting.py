@@ -1,4 +1,7 @@
-"""Export for TensorFlow Serving, TFLite and ONNX (loading saved models back is ``nnzoo.weights_io``'s job).
+"""Export for TensorFlow Serving, TFLite and ONNX: ``nnzoo.export`` is this module's ``export``.
+
+(Loading saved models back is ``nnzoo.weights_io``'s job: ``nnzoo.load``, ``nnzoo.load_weights``,
+``nnzoo.read_card``.)
 
 ``export(model, path)`` writes ``path/VERSION/`` in TensorFlow Serving's layout
 (``saved_model.pb``, ``variables/``, ``fingerprint.pb``, ``assets/``) plus the
@@ -48,10 +51,10 @@ import datetime
 import errno
 import json
 import os
+import functools
 import shutil
-import sys
 import tempfile
-import types
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -61,7 +64,7 @@ import numpy as np
 from nnzoo import data, formats, weights_io
 from nnzoo.files import sha256
 
-__all__ = ["export", "load", "load_weights", "read_card", "CARD_FILE", "SIGNATURE_NAME"]
+__all__ = ["export", "CARD_FILE", "SIGNATURE_NAME"]
 
 SIGNATURE_NAME = "serving_default"
 CARD_FILE = weights_io.CARD_FILE
@@ -393,20 +396,20 @@ def _jsonable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-# ----------------------------------------------------------------------------- loading (nnzoo.weights_io)
+# ------------------------------------------------------------------- the old nnzoo.export module's names
+
+def _moved(old, new, target):
+    @functools.wraps(target)
+    def moved(*args, **kwargs):
+        warnings.warn(f"nnzoo.export.{old} is deprecated; use {new}.", DeprecationWarning, stacklevel=2)
+        return target(*args, **kwargs)
+
+    return moved
 
 
-# Loading lives in nnzoo.weights_io; these names keep nnzoo.export.load, .load_weights and .read_card working.
-load = weights_io.load_model
-load_weights = weights_io.load_weights
-read_card = weights_io.read_card
-
-
-class _CallableModule(types.ModuleType):
-    """``nnzoo.export`` is this module, and calling it is ``export(...)``: both spellings keep working."""
-
-    def __call__(self, model, path, *, format="savedmodel", quantize=None, card=None, metadata=None):
-        return export(model, path, format=format, quantize=quantize, card=card, metadata=metadata)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+# nnzoo.export is the function above (the module that was also called nnzoo.export is this one, now
+# nnzoo.exporting): what code wrote as that module's attributes keeps working, with a DeprecationWarning.
+export.export = _moved("export", "nnzoo.export(...)", export)
+export.load = _moved("load", "nnzoo.load", weights_io.load_model)
+export.load_weights = _moved("load_weights", "nnzoo.load_weights", weights_io.load_weights)
+export.read_card = _moved("read_card", "nnzoo.read_card", weights_io.read_card)
