@@ -175,18 +175,24 @@ def _export(args):
     from nnzoo import metadata as user_metadata  # noqa: PLC0415
     from nnzoo import registry, trained  # noqa: PLC0415
 
-    try:
+    def export():
         registry.card(args.name)
-        metadata = {}
-        if args.metadata:
-            metadata = user_metadata.read(args.metadata)
+        metadata = user_metadata.read(args.metadata) if args.metadata else {}
         model, measured = trained.model_and_record(args.name, args.weights)
-        version_dir = nnzoo.export(model, args.out or Path("exports") / args.name, format=args.format,
-                                   quantize=args.quantize, metadata={**measured, **metadata})
+        return nnzoo.export(model, args.out or Path("exports") / args.name, format=args.format,
+                            quantize=args.quantize, metadata={**measured, **metadata})
+
+    return _print_or_fail("export", export)
+
+
+def _print_or_fail(command, work):
+    """Run ``work()`` and print the path it returns (exit 0), or its ValueError / OSError as one line (exit 2)."""
+    try:
+        path = work()
     except (ValueError, OSError) as err:
-        print(f"nnzoo export: {err}", file=sys.stderr)
+        print(f"nnzoo {command}: {err}", file=sys.stderr)
         return 2
-    print(version_dir)
+    print(path)
     return 0
 
 
@@ -214,9 +220,15 @@ def _reproduce(args):
 
 def _plot(args):
     _start_keras()
-    try:
-        from nnzoo import plots
+    from nnzoo import plots  # noqa: PLC0415  (matplotlib is imported when a figure is drawn)
 
+    def plot():
+        try:
+            return draw()
+        except ImportError as err:
+            raise ValueError(f"drawing needs matplotlib: pip install \"nnzoo[plots]\" ({err})") from None
+
+    def draw():
         runs, title, kind = args.runs, args.title, args.kind
         if kind in ("overfitting", "train-vs-test", "filters") and len(runs) != 1:
             raise ValueError(f"--kind {kind} draws one run; received {len(runs)}: {' '.join(runs)}")
@@ -234,14 +246,9 @@ def _plot(args):
             plots.training_costs(runs, labels=args.labels, title=title, out=out)
         else:
             plots.filters(runs[0], layer=args.layer, title=title, out=out)
-    except ImportError as err:
-        print(f"nnzoo plot needs matplotlib: pip install \"nnzoo[plots]\" ({err})", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as err:
-        print(f"nnzoo plot: {err}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0
+        return out
+
+    return _print_or_fail("plot", plot)
 
 
 def _demo(args):
