@@ -516,3 +516,23 @@ def accuracy(scores, labels):
     0.6666666666666666
     """
     return float(np.mean(np.argmax(scores, axis=-1) == np.asarray(labels)))
+
+
+def load_book_split(spec, *, n_validation=None, n_test=None):
+    """The book split a training reads for a recipe's ``data`` string: ``mnist``, ``expanded``, ``mnist[:1000]``.
+
+    All images are float32 in [0, 1]. ``n_validation`` / ``n_test`` keep the
+    first n images.
+    """
+    check_request(spec, n_validation=n_validation, n_test=n_test)  # 0 or "" is an error, not the whole set
+    source, first = parse_spec(spec)
+    loader = load_expanded_split if source == "expanded" else load_split
+    split = loader(dtype="uint8")
+    train = split.train if not first else subset(split.train, first)
+
+    def as_float(dataset, n=None):
+        dataset = subset(dataset, n) if n else dataset
+        return Dataset(dataset.x.astype("float32") / np.float32(255.0), dataset.y)
+
+    return BookSplit(as_float(train), as_float(split.validation, n_validation),
+                     as_float(split.test, n_test))

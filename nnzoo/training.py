@@ -124,23 +124,8 @@ class TrainResult:
 
 
 def load_data(spec, *, n_validation=None, n_test=None):
-    """The book split for a recipe's ``data`` string: ``mnist``, ``expanded``, ``mnist[:1000]``.
-
-    All images are float32 in [0, 1]. ``n_validation`` / ``n_test`` keep the
-    first n images.
-    """
-    data.check_request(spec, n_validation=n_validation, n_test=n_test)  # 0 or "" is an error, not the whole set
-    source, first = data.parse_spec(spec)
-    loader = data.load_expanded_split if source == "expanded" else data.load_split
-    split = loader(dtype="uint8")
-    train = split.train if not first else data.subset(split.train, first)
-
-    def as_float(dataset, n=None):
-        dataset = data.subset(dataset, n) if n else dataset
-        return data.Dataset(dataset.x.astype("float32") / np.float32(255.0), dataset.y)
-
-    return data.BookSplit(as_float(train), as_float(split.validation, n_validation),
-                          as_float(split.test, n_test))
+    """The book split for ``spec`` (``nnzoo.data.load_book_split``: loading is data's job)."""
+    return data.load_book_split(spec, n_validation=n_validation, n_test=n_test)
 
 
 def _accuracy(model, dataset):

@@ -49,7 +49,7 @@ def _entries(pairs):
 
 
 def _test_subset():
-    split = training.load_data("mnist[:300]", n_validation=200, n_test=200)
+    split = data.load_book_split("mnist[:300]", n_validation=200, n_test=200)
     return split.test
 
 
@@ -473,9 +473,9 @@ def test_run_dir_of_another_recipe_is_refused(real_data, tmp_path):
 @pytest.fixture
 def no_data(monkeypatch):
     def fail(*args, **kwargs):
-        raise AssertionError("load_data must not be called for invalid arguments")
+        raise AssertionError("data.load_book_split must not be called for invalid arguments")
 
-    monkeypatch.setattr(training, "load_data", fail)
+    monkeypatch.setattr(data, "load_book_split", fail)
 
 
 @pytest.mark.parametrize("overrides, match", [
