@@ -25,13 +25,14 @@ import numbers
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["MAX_DEPTH", "read", "validate"]
+__all__ = ["MAX_DEPTH", "json_kind", "read", "validate"]
 
 MAX_DEPTH = 32  # objects and lists inside one another; a model card needs a handful
 _EXAMPLE = 'Expected one JSON object such as {"test_accuracy": 0.99}.'
 
 
-def _kind(value):
+def json_kind(value):
+    """What a JSON value is, in words: ``an object``, ``a list``, ``a string``, ``a boolean``, ``null``, ``a number``."""
     kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
     for kind, text in kinds.items():
         if isinstance(value, kind):
@@ -67,7 +68,7 @@ def validate(metadata, source="metadata"):
     ``source`` names where it came from in the errors (a file's path, or ``"metadata"``).
     """
     if not isinstance(metadata, Mapping):
-        raise ValueError(f"{source} holds {_kind(metadata)}, not an object. {_EXAMPLE}")
+        raise ValueError(f"{source} holds {json_kind(metadata)}, not an object. {_EXAMPLE}")
     keys = [key for key in metadata if not isinstance(key, str)]
     if keys:
         raise ValueError(f"{source} has a key that is not a string ({keys[0]!r}). {_EXAMPLE}")
@@ -76,7 +77,7 @@ def validate(metadata, source="metadata"):
     for key, expected, kind in (("recipe", Mapping, "an object"), ("data", str, "a string")):
         value = metadata.get(key)
         if value is not None and not isinstance(value, expected):
-            raise ValueError(f"{source}: {key!r} is {_kind(value)} ({value!r:.60}), not {kind} or null. {_EXAMPLE}")
+            raise ValueError(f"{source}: {key!r} is {json_kind(value)} ({value!r:.60}), not {kind} or null. {_EXAMPLE}")
     return dict(metadata)
 
 

@@ -295,7 +295,7 @@ def source(model_card, weights, overrides):
                 f"weights='runs/{model_card.name}'."
             )
         changed = sorted(k for k, v in overrides.items() if k in model_card.architecture
-                         and _normalised(v) != _normalised(model_card.architecture[k]))
+                         and rundir.as_record(v) != rundir.as_record(model_card.architecture[k]))
         if changed:
             raise ValueError(
                 f"weights={TAG!r} are the weights of {model_card.name!r} as its card describes it; these overrides "
@@ -318,10 +318,6 @@ def source(model_card, weights, overrides):
         f"weights must be None, {TAG!r} or a path. Received: weights={weights!r} "
         f"(of type {type(weights).__name__})."
     )
-
-
-def _normalised(value):
-    return json.loads(json.dumps(value, default=list))
 
 
 def load_into(model, path, registered=()):

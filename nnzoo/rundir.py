@@ -25,8 +25,10 @@ import platform
 import re
 from pathlib import Path
 
+from nnzoo.metadata import json_kind
+
 __all__ = ["RunDir", "RECIPE", "HISTORY", "SUMMARY", "RESULT", "LOG", "MODEL", "SELECTED_WEIGHTS", "LOCK",
-           "MODEL_FILES", "LinkRefused", "RecordError", "InUse", "write_bytes", "write_json", "read_json",
+           "MODEL_FILES", "LinkRefused", "RecordError", "InUse", "write_bytes", "write_json", "as_record", "read_json",
            "read_record", "append_line", "model_bytes", "weights_bytes", "run_dir_model", "load_model_file",
            "is_run_dir", "lock", "checkpoint", "run_dirs", "member_dirs", "existing", "best_run_dir"]
 
@@ -115,6 +117,11 @@ def write_json(path, value):
     write_bytes(path, json.dumps(value, indent=2, default=list).encode())
 
 
+def as_record(value):
+    """``value`` as ``write_json`` then ``read_json`` give it back (tuples as lists), to compare with a record."""
+    return json.loads(json.dumps(value, default=list))
+
+
 def append_line(path, line):
     """Append a line to a log file, never through a symbolic link."""
     handle = _open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -156,14 +163,9 @@ def read_json(path, what, fix="Restore it, or delete the run directory and train
     except RecursionError:
         raise ValueError(f"{str(path)!r} ({what}) is nested too deeply to be a record nnzoo wrote. {fix}") from None
     if expected is not None and not isinstance(value, expected):
-        raise RecordError(f"{str(path)!r} ({what}) holds {_json_kind(value)}; expected "
+        raise RecordError(f"{str(path)!r} ({what}) holds {json_kind(value)}; expected "
                           f"{'an object' if expected is dict else 'a list'}. {fix}")
     return value
-
-
-def _json_kind(value):
-    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    return kinds.get(type(value), "a number")
 
 
 def read_record(path, what, expected, fix="Restore it, or delete the run directory and train again."):

@@ -23,7 +23,6 @@ sees the same data order as an uninterrupted one.
 
 import contextlib
 import dataclasses
-import json
 import math
 import signal
 import threading
@@ -161,7 +160,7 @@ class _Run:
         history = directory.history()
         previous = directory.recipe() if history else None  # a directory with no completed epoch takes a new recipe
         if previous is not None:
-            wanted = json.loads(json.dumps(recipe, default=list))
+            wanted = rundir.as_record(recipe)
             differ = sorted(k for k in set(previous) | set(wanted)
                             if k != "epochs" and previous.get(k) != wanted.get(k))
             if differ:
@@ -392,7 +391,7 @@ def _completed(network, configs, run_dirs, *, models, verbose, out, what=None, n
         run = RunDir(run_dir)
         if not (run.result_file.is_file() and run.model_file.is_file()) or run.epochs_done() != config["epochs"]:
             return None
-        if run.recipe() != json.loads(json.dumps({"name": network, **config}, default=list)):
+        if run.recipe() != rundir.as_record({"name": network, **config}):
             return None  # another recipe: opening the run says what differs
         try:
             result = RunResult(**run.result())
