@@ -339,18 +339,10 @@ def _card_fields(model, card, metadata):
     recipe = metadata.pop("recipe", None) or card.get("recipe")
     recipe = dict(recipe) if recipe is not None else None
     data = metadata.pop("data", None) or (recipe or {}).get("data")
-    test_accuracy = metadata.pop("test_accuracy", None)
+    test_accuracy = metadata.pop("test_accuracy", None)  # None or a fraction in [0, 1]: checked by validate
     if test_accuracy is not None:
-        try:
-            # float(str(...)): a float32 0.95 is stored as 0.95, not 0.949999988079071.
-            test_accuracy = float(str(test_accuracy) if isinstance(test_accuracy, np.floating) else test_accuracy)
-        except (TypeError, ValueError):
-            raise ValueError(f"metadata['test_accuracy'] must be a number. Received: {test_accuracy!r}.") from None
-        if not 0.0 <= test_accuracy <= 1.0:
-            raise ValueError(
-                f"metadata['test_accuracy'] must be a fraction in [0, 1]. Received: {test_accuracy!r}. "
-                f"For a percentage, divide by 100 (e.g. 0.995 for 99.5%)."
-            )
+        # float(str(...)): a float32 0.95 is stored as 0.95, not 0.949999988079071.
+        test_accuracy = float(str(test_accuracy) if isinstance(test_accuracy, np.floating) else test_accuracy)
 
     fields = {
         "card_format": CARD_FORMAT,
