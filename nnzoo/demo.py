@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnzoo import files
+
 __all__ = ["RUNTIME", "FIGURES", "build", "serve", "server", "default_site", "site_is_current"]
 
 FORMAT = 1
@@ -226,8 +228,7 @@ def _build_key(networks):
     from nnzoo import pretrained  # noqa: PLC0415
 
     parts = [str(FORMAT), RUNTIME["version"]] + [f"{n}:{pretrained.get(n).sha256}" for n in networks]
-    parts += [f"{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in sorted(SITE_DIR.iterdir())
-              if f.is_file()]
+    parts += [f"{f.name}:{files.sha256(f)}" for f in sorted(SITE_DIR.iterdir()) if f.is_file()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

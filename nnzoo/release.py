@@ -149,7 +149,7 @@ def dry_run(names, out, shelf=pretrained.CHECKOUT_DIR, table=None, into=None):
         row of ``table`` that none rebuilt).
     """
     table = Path(table or pretrained.TABLE)
-    published = {row["name"]: row for row in json.loads(table.read_text())} if table.is_file() else {}
+    published = _rows_by_name(table)
     rebuilt = Path(into or tempfile.mkdtemp(prefix="nnzoo-release-")) / table.name
     test = _test_split()
     differences = {}
@@ -239,10 +239,15 @@ class _Pick:
         return self.summary["test_accuracy"] if self.ensemble else self.history[self.best["best_epoch"]]["test_accuracy"]
 
 
+def _rows_by_name(table):
+    """The rows of the JSON weights table at ``table`` by network name (none when there is no table yet)."""
+    return {row["name"]: row for row in json.loads(table.read_text())} if table.is_file() else {}
+
+
 def _write_rows(rows, table):
     """Put ``rows`` (``pretrained.Weights``) into the JSON table at ``table``, one row a network, sorted by name."""
     table = Path(table)
-    by_name = {r["name"]: r for r in json.loads(table.read_text())} if table.exists() else {}
+    by_name = _rows_by_name(table)
     by_name.update((row.name, row.to_dict()) for row in rows)
     table.parent.mkdir(parents=True, exist_ok=True)
     table.write_text(json.dumps([by_name[k] for k in sorted(by_name)], indent=1) + "\n")
